@@ -1,0 +1,135 @@
+"""The whoosh side of the field table: analyzers and the schema derived from ``FIELDS``.
+
+Only this module, ``index.py`` and ``query/compile.py`` know about whoosh.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from whoosh import fields
+from whoosh.analysis import (
+    IDTokenizer,
+    LowercaseFilter,
+    StemmingAnalyzer,
+    Token,
+    Tokenizer,
+)
+
+from .schema import FIELDS, Field
+
+#: Positions left between two entity mentions: a phrase or a proximity query with a slop
+#: below this never spans two mentions.
+ENTITY_GAP = 100
+#: What separates mentions in the string an entity field is given.
+MENTION_SEP = "\n"
+
+_WORD = re.compile(r"\w+(?:[.'&\-/]\w+)*", re.UNICODE)
+
+
+class EntityTokenizer(Tokenizer):
+    """Tokenizes entity mentions, one a line, lowercasing, with a gap of positions between mentions.
+
+    (whoosh takes a list value as already tokenized, so the mentions travel as one string.)
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(
+        self, value: Any, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+        removestops: bool = True, start_pos: int = 0, start_char: int = 0, tokenize: bool = True,
+        mode: str = "", **kwargs: Any,
+    ):
+        mentions = value.split(MENTION_SEP) if isinstance(value, str) else list(value)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        char_base = start_char
+        for m in mentions:
+            if not tokenize:
+                t.original = t.text = m.lower()
+                t.boost = 1.0
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar, t.endchar = char_base, char_base + len(m)
+                pos += 1
+                yield t
+            else:
+                for match in _WORD.finditer(m):
+                    t.text = match.group(0).lower()
+                    if keeporiginal:
+                        t.original = match.group(0)
+                    t.boost = 1.0
+                    t.stopped = False
+                    if positions:
+                        t.pos = pos
+                    if chars:
+                        t.startchar = char_base + match.start()
+                        t.endchar = char_base + match.end()
+                    pos += 1
+                    yield t
+            pos += ENTITY_GAP
+            char_base += len(m) + 1
+
+
+def text_analyzer():
+    """Body and subject: words, lowercased, stop words out, English stems."""
+    return StemmingAnalyzer(cachesize=200_000)
+
+
+def entity_analyzer():
+    return EntityTokenizer()
+
+
+def id_analyzer():
+    return IDTokenizer() | LowercaseFilter()
+
+
+def whoosh_field(f: Field) -> fields.FieldType:
+    """The whoosh field type for one row of the field table."""
+    if f.kind == "id":
+        return fields.ID(stored=f.stored, unique=f.name == "ref", sortable=f.sortable, analyzer=id_analyzer())
+    if f.kind == "text":
+        return fields.TEXT(stored=f.stored, analyzer=text_analyzer(), phrase=True)
+    if f.kind == "entity":
+        return fields.TEXT(stored=f.stored, analyzer=entity_analyzer(), phrase=True)
+    if f.kind == "keyword":
+        return fields.KEYWORD(stored=f.stored, lowercase=True, commas=True, scorable=True)
+    if f.kind == "date":
+        return fields.DATETIME(stored=f.stored, sortable=f.sortable)
+    if f.kind == "number":
+        return fields.NUMERIC(int, bits=32, stored=f.stored, sortable=f.sortable, signed=False)
+    if f.kind == "stored":
+        return fields.STORED()
+    raise ValueError(f"unknown field kind {f.kind!r} for {f.name!r}")
+
+
+def whoosh_schema() -> fields.Schema:
+    """The whoosh schema derived from ``FIELDS``."""
+    return fields.Schema(**{f.name: whoosh_field(f) for f in FIELDS})
+
+
+def to_whoosh(doc: dict[str, Any]) -> dict[str, Any]:
+    """Turn an engine-neutral document (``schema.to_document``) into whoosh ``add_document`` kwargs."""
+    kinds = {f.name: f.kind for f in FIELDS}
+    out: dict[str, Any] = {}
+    for name, value in doc.items():
+        kind = kinds[name]
+        if kind == "keyword":
+            out[name] = ",".join(v.replace(",", " ") for v in value)
+        elif kind == "date":
+            out[name] = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+        elif kind == "entity":
+            out[name] = MENTION_SEP.join(v.replace(MENTION_SEP, " ") for v in value)
+        else:
+            out[name] = value
+    return out
+
+
+__all__ = ["ENTITY_GAP", "EntityTokenizer", "to_whoosh", "whoosh_field", "whoosh_schema"]
