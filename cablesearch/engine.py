@@ -104,7 +104,7 @@ def whoosh_field(f: Field) -> fields.FieldType:
     if f.kind == "date":
         return fields.DATETIME(stored=f.stored, sortable=f.sortable)
     if f.kind == "number":
-        return fields.NUMERIC(int, bits=32, stored=f.stored, sortable=f.sortable, signed=False)
+        return fields.NUMERIC(int, bits=32, stored=f.stored, sortable=f.sortable)
     if f.kind == "stored":
         return fields.STORED()
     raise ValueError(f"unknown field kind {f.kind!r} for {f.name!r}")

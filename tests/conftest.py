@@ -55,3 +55,14 @@ def index_copy(fixture_index_path: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "index"
     shutil.copytree(fixture_index_path, dst, symlinks=True)
     return dst
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files from current output")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--update-golden", default=False):
+        import os
+
+        os.environ["CABLESEARCH_UPDATE_GOLDEN"] = "1"
