@@ -1,0 +1,330 @@
+"""Where cables come from: find them on disk (or in the package), read them, parse them.
+
+The only module of the parsing side that does I/O. ``discover`` walks paths lazily and yields
+:class:`RawCable` handles (cheap, picklable); ``load_cable`` reads one, decodes it, parses it
+with :func:`cablesearch.cable.parse_cable` and merges the metadata that came with it (a
+folder's ``manifest.jsonl`` entry, the columns of a ``cables.csv`` row), which wins over
+what the text says.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from .cable import parse_cable
+from .errors import CableParseError
+from .model import Cable
+
+#: File names a folder walk reads as cables.
+CABLE_SUFFIXES = (".txt", ".html", ".htm")
+#: File names read as a ``cables.csv`` dump, one cable per row.
+CSV_SUFFIXES = (".csv",)
+MANIFEST = "manifest.jsonl"
+#: The columns of the 2011 ``cables.csv`` dump, in order (no header row).
+CSV_COLUMNS = ("id", "date", "refid", "origin", "classification", "references", "header", "body")
+#: Larger files are refused rather than parsed: the longest cables are a few hundred kB, so a bigger
+#: file is not one cable (and would cost seconds of parsing for nothing).
+MAX_BYTES = 16 * 1024 * 1024
+SAMPLE_RESOURCE = "sample.jsonl.gz"
+
+
+@dataclass(frozen=True)
+class RawCable:
+    """A handle on one cable before it is read: where it is, and the metadata that came with it."""
+
+    #: What a user sees: the file path, or ``path/cables.csv:17`` (1-based row number).
+    source: str
+    #: File to read, or None when ``text`` is given.
+    path: str | None = None
+    #: The text when already in memory (CSV rows, the shipped sample).
+    text: str | None = None
+    #: ``"csv-row"`` for a CSV row (``text`` holds the body, ``meta`` the columns); None = detect.
+    kind: str | None = None
+    #: Manifest entry or CSV columns; wins over the text.
+    meta: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    #: Cheap change stamp: ``size:mtime_ns`` for files, a hash of the text for in-memory items.
+    stamp: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# discover
+
+
+def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[RawCable]:
+    """Yield a :class:`RawCable` for every cable under ``paths``, lazily.
+
+    A folder is walked recursively in name order (hidden entries, ``manifest.jsonl`` and files of
+    other kinds skipped; a ``manifest.jsonl`` is merged into the files of its own folder); a
+    ``.csv`` file yields one item per row, streamed; any other file is taken as one cable.
+    Memory: the names of one folder at a time and the manifest's offsets, never the files.
+    A path that does not exist raises :class:`CableParseError`; a folder that cannot be listed
+    further down becomes an item that ``load_cable`` reports, so one bad folder stops nothing.
+    """
+    seen: set[str] = set()
+    for p in paths:
+        path = os.fspath(p)
+        if os.path.isdir(path):
+            yield from _walk(path, seen)
+        elif os.path.isfile(path):
+            if path.lower().endswith(CSV_SUFFIXES):
+                yield from iter_csv(path)
+            else:
+                yield _file_item(path, {})
+        else:
+            raise CableParseError("no such file or folder", source=path)
+
+
+def _walk(folder: str, seen: set[str]) -> Iterator[RawCable]:
+    real = os.path.realpath(folder)
+    if real in seen:  # a symlink loop, or the same folder given twice
+        return
+    seen.add(real)
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted((e.name, e.is_dir()) for e in it if not e.name.startswith("."))
+    except OSError as e:
+        yield RawCable(source=folder, meta={"_error": f"cannot list folder: {e.strerror or e}"}, stamp="error")
+        return
+    has_manifest = any(name == MANIFEST and not is_dir for name, is_dir in entries)
+    manifest = _ManifestIndex(os.path.join(folder, MANIFEST)) if has_manifest else None
+    try:
+        for name, is_dir in entries:
+            full = os.path.join(folder, name)
+            if is_dir:
+                yield from _walk(full, seen)
+                continue
+            low = name.lower()
+            if low.endswith(CSV_SUFFIXES):
+                yield from iter_csv(full)
+            elif low.endswith(CABLE_SUFFIXES) and name != MANIFEST:
+                yield _file_item(full, manifest.get(name) if manifest else {})
+    finally:
+        if manifest:
+            manifest.close()
+
+
+def _file_item(path: str, meta: Mapping[str, Any]) -> RawCable:
+    try:
+        st = os.stat(path)
+        stamp = f"{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        stamp = ""
+    return RawCable(source=path, path=path, text=None, kind=None, meta=meta, stamp=stamp)
+
+
+class _ManifestIndex:
+    """``file`` -> byte offset of its line in a ``manifest.jsonl``; entries are read on demand.
+
+    A folder of 250,000 cables has a 60 MB manifest: keeping offsets, not parsed entries,
+    holds a few bytes per file instead of a dict each.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offsets: dict[str, int] = {}
+        self._fh: io.BufferedReader | None = None
+        try:
+            self._fh = open(path, "rb")
+        except OSError:
+            return
+        offset = 0
+        for line in self._fh:
+            name = _manifest_file_name(line)
+            if name and name not in self.offsets:
+                self.offsets[name] = offset
+            offset += len(line)
+
+    def get(self, name: str) -> Mapping[str, Any]:
+        off = self.offsets.get(name)
+        if off is None or self._fh is None:
+            return {}
+        self._fh.seek(off)
+        try:
+            entry = json.loads(self._fh.readline())
+        except ValueError:
+            return {}
+        return entry if isinstance(entry, dict) else {}
+
+    def close(self) -> None:
+        if self._fh:
+            self._fh.close()
+            self._fh = None
+
+
+def _manifest_file_name(line: bytes) -> str | None:
+    # Cheap path for the usual `{"file": "NAME", ...}`; json for anything else.
+    if line.startswith(b'{"file": "'):
+        end = line.find(b'"', 10)
+        if end > 10 and b"\\" not in line[10:end]:
+            return line[10:end].decode("utf-8", "replace")
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    name = entry.get("file") if isinstance(entry, dict) else None
+    return name if isinstance(name, str) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# cables.csv
+
+
+def _decoded_lines(fh: io.BufferedReader) -> Iterator[str]:
+    for line in fh:
+        yield _decode(line)
+
+
+def iter_csv(path: str) -> Iterator[RawCable]:
+    """One :class:`RawCable` per row of a ``cables.csv`` dump, streamed.
+
+    The dump has no header row, eight quoted fields, backslash escapes (``\\"`` ``\\'`` ``\\\\``) and
+    real newlines inside fields: ``csv.reader`` with ``escapechar='\\\\'`` and ``doublequote=False``
+    reads exactly that. A row that cannot be read becomes an item that ``load_cable`` reports.
+    """
+    # Cable bodies exceed csv's default 128 kB field limit; the limit is process-wide.
+    if csv.field_size_limit() < MAX_BYTES:
+        csv.field_size_limit(MAX_BYTES)
+    try:
+        fh = open(path, "rb")
+    except OSError as e:
+        raise CableParseError(f"cannot read: {e.strerror or e}", source=path) from e
+    with fh:
+        reader = csv.reader(_decoded_lines(fh), escapechar="\\", doublequote=False, strict=False)
+        row_no = 0
+        while True:
+            row_no += 1
+            source = f"{path}:{row_no}"
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                # the reader goes on with the next line; the broken row is reported by load_cable
+                yield RawCable(source=source, text="", kind="csv-row", meta={"_error": f"bad CSV row: {e}"},
+                               stamp="error")
+                continue
+            if not row or (len(row) == 1 and not row[0].strip()):
+                row_no -= 1
+                continue
+            if len(row) != len(CSV_COLUMNS):
+                yield RawCable(source=source, text="", kind="csv-row",
+                               meta={"_error": f"bad CSV row: {len(row)} fields, expected {len(CSV_COLUMNS)}"},
+                               stamp=_text_stamp("\x1f".join(row)))
+                continue
+            meta = dict(zip(CSV_COLUMNS[:-1], row[:-1], strict=True))
+            body = row[-1]
+            yield RawCable(source=source, path=None, text=body, kind="csv-row", meta=meta,
+                           stamp=_text_stamp("\x1f".join(row)))
+
+
+# ---------------------------------------------------------------------------------------------
+# load
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _text_stamp(text: str) -> str:
+    return "sha1:" + hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    # Control characters other than tab/newline/CR/form feed are rare in text.
+    ctrl = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    return ctrl > len(head) // 20
+
+
+def load_cable(raw: RawCable) -> tuple[Cable, str]:
+    """Read, decode, parse and merge one cable: ``(cable, content_hash)``.
+
+    ``content_hash`` is the sha1 hex of the raw bytes (files) or of the UTF-8 text (in-memory
+    items). Bytes are decoded as UTF-8, falling back to cp1252, then latin-1. Raises only
+    :class:`CableParseError` (with ``source=raw.source``).
+    """
+    source = raw.source
+    try:
+        error = raw.meta.get("_error") if raw.meta else None
+        if error:
+            raise CableParseError(str(error), source=source)
+        if raw.text is not None:
+            text = raw.text
+            content_hash = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+            if raw.kind == "csv-row":
+                text = _csv_text(raw.meta, text)
+        elif raw.path is not None:
+            data = _read_bytes(raw.path, source)
+            content_hash = hashlib.sha1(data).hexdigest()
+            if not data.strip():
+                raise CableParseError("empty file", source=source)
+            if _looks_binary(data):
+                raise CableParseError("not a text file (binary data)", source=source)
+            text = _decode(data)
+        else:
+            raise CableParseError("nothing to read (no path and no text)", source=source)
+        if not text.strip():
+            raise CableParseError("empty cable", source=source)
+        meta = {k: v for k, v in raw.meta.items() if k != "header"} if raw.meta else None
+        return parse_cable(text, source=source, meta=meta), content_hash
+    except CableParseError:
+        raise
+    except (RecursionError, MemoryError) as e:  # pragma: no cover - defensive
+        raise CableParseError(f"cannot parse: {type(e).__name__}", source=source) from e
+    except Exception as e:  # a bug in the parser must not stop a build of 250,000 cables
+        raise CableParseError(f"parser failure: {type(e).__name__}: {e}", source=source) from e
+
+
+def _read_bytes(path: str, source: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except IsADirectoryError as e:
+        raise CableParseError("is a folder, not a file", source=source) from e
+    except OSError as e:
+        raise CableParseError(f"cannot read: {e.strerror or e}", source=source) from e
+    if len(data) > MAX_BYTES:
+        raise CableParseError(f"file too large (over {MAX_BYTES // (1024 * 1024)} MB)", source=source)
+    return data
+
+
+def _csv_text(meta: Mapping[str, Any], body: str) -> str:
+    header = str(meta.get("header") or "").strip("\n")
+    return f"{header}\n\n{body}" if header else body
+
+
+# ---------------------------------------------------------------------------------------------
+# the shipped sample
+
+
+def sample_sources() -> Iterator[RawCable]:
+    """The ~300 real cables shipped in the package, each with its manifest entry."""
+    ref = resources.files("cablesearch") / "data" / SAMPLE_RESOURCE
+    with ref.open("rb") as raw_fh, gzip.open(raw_fh, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            text = item["text"]
+            meta = item.get("meta") or {}
+            name = meta.get("file") or item.get("name") or "cable"
+            yield RawCable(source=f"sample:{name}", path=None, text=text, kind=None, meta=meta,
+                           stamp=_text_stamp(text))
