@@ -98,9 +98,9 @@ def whoosh_field(f: Field) -> fields.FieldType:
     if f.kind == "text":
         return fields.TEXT(stored=f.stored, analyzer=text_analyzer(), phrase=True)
     if f.kind == "entity":
-        return fields.TEXT(stored=f.stored, analyzer=entity_analyzer(), phrase=True)
+        return fields.TEXT(stored=f.stored, analyzer=entity_analyzer(), phrase=True, sortable=f.sortable)
     if f.kind == "keyword":
-        return fields.KEYWORD(stored=f.stored, lowercase=True, commas=True, scorable=True)
+        return fields.KEYWORD(stored=f.stored, lowercase=True, commas=True, scorable=True, sortable=f.sortable)
     if f.kind == "date":
         return fields.DATETIME(stored=f.stored, sortable=f.sortable)
     if f.kind == "number":
