@@ -1,0 +1,411 @@
+"""build_index: sources -> a new index generation swapped in whole, or an in-place --update.
+
+Pipeline: ``discover`` (lazy) -> chunks of RawCables -> workers (parse, ``to_document``, analyse,
+write a private segment; :mod:`cablesearch.buildworkers`) -> the parent resolves duplicate keys,
+adopts the worker segments into the index without re-analysis, checks the document count
+against its ledger, and commits.
+
+Guarantees (see ``docs/index-notes.md``):
+
+* every source is accounted for: indexed, unchanged, a duplicate (reported), or skipped (reported
+  with its reason); the index's document count is checked against that ledger before the commit
+  point, and a mismatch is a BuildError that leaves the previous index as it was;
+* a full build writes a new generation folder and makes it live with one atomic rename of
+  ``CURRENT`` (:mod:`cablesearch.indexdir`); killed at any moment, the old index stays usable and
+  the leftovers are removed by the next build;
+* an update commits through whoosh's own atomic step (a new table of contents written to a temp
+  file and renamed); killed before it, the old generation stays the readable one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.writing import MERGE_SMALL
+
+from . import indexdir
+from .buildworkers import (
+    INDEX_NAME,
+    SAME,
+    SKIPPED,
+    WRITTEN,
+    ChunkResult,
+    ItemResult,
+    Task,
+    WorkerOutput,
+    make_runner,
+    open_whoosh,
+    remove_tree,
+    whoosh_storage,
+)
+from .engine import whoosh_schema
+from .errors import BuildError, CableParseError, CablesearchError
+from .ledger import (
+    INDEXED,
+    SKIPPED_TSV,
+    BuildProgress,
+    BuildReport,
+    Candidate,
+    Entry,
+    Ledger,
+    fields_fingerprint,
+    read_sources,
+    write_sources,
+)
+from .sources import RawCable, discover
+
+DEFAULT_INDEX = "index"
+FORMAT = 1
+BUILD_JSON = "build.json"
+#: RawCables per task, reached after a ramp (8, 16, ...) that spreads small builds over the workers.
+CHUNK = 250
+#: An update with at most this many tasks to read (8 + 16 + 32 cables) runs in-process.
+INLINE_UPDATE_TASKS = 3
+
+Sources = Iterable[str | os.PathLike[str] | RawCable] | str | os.PathLike[str] | None
+
+
+def build_index(
+    sources: Sources,
+    path: str | os.PathLike[str] = DEFAULT_INDEX,
+    *,
+    jobs: int | None = None,
+    progress: Callable[[BuildProgress], None] | None = None,
+    update: bool = False,
+    limitmb: int | None = None,
+) -> BuildReport:
+    """Build the index at ``path`` from ``sources``, or update it in place with ``update=True``.
+
+    ``sources``: paths (folders, ``cables.csv`` files, single cable files) and/or RawCables, e.g.
+    ``sample_sources()``; None: the paths the live index was built from. ``jobs``: worker
+    processes (None: one per core; 1: in this process). ``progress`` gets :class:`BuildProgress`
+    events. ``limitmb``: posting memory per worker. Raises BuildError when the build cannot
+    complete; the previous index is then unchanged.
+    """
+    jobs = max(1, int(jobs or os.cpu_count() or 1))
+    root = Path(path)
+    kwargs = {"limitmb": limitmb} if limitmb else {}
+    return _Build(root, sources, jobs, progress, update, kwargs).run()
+
+
+def iter_raw(sources: Sources) -> Iterator[RawCable]:
+    """RawCables from paths (via ``discover``) and RawCables given as they are, in order."""
+    if sources is None:
+        return
+    if isinstance(sources, str | os.PathLike | RawCable):
+        sources = [sources]
+    for item in sources:
+        if isinstance(item, RawCable):
+            yield item
+        else:
+            yield from discover([item])
+
+
+def _recorded_paths(sources: Sources) -> list[str] | None:
+    if isinstance(sources, str | os.PathLike):
+        return [os.fspath(sources)]
+    if isinstance(sources, list | tuple) and all(isinstance(s, str | os.PathLike) for s in sources):
+        return [os.fspath(s) for s in sources]
+    return None
+
+
+class _Build:
+    def __init__(self, root: Path, sources: Sources, jobs: int, progress: Callable[[BuildProgress], None] | None,
+                 update: bool, runner_kwargs: dict[str, Any]) -> None:
+        self.root = root
+        self.sources = sources
+        self.jobs = jobs
+        self.progress = progress
+        self.update = update
+        self.runner_kwargs = runner_kwargs
+        self.report = BuildReport(path=str(root), update=update, jobs=jobs)
+        self.started = time.monotonic()
+        self._done = 0
+        self._total: int | None = None
+        self._last_event = 0.0
+
+    # -- entry ---------------------------------------------------------------------------------
+
+    def run(self) -> BuildReport:
+        try:
+            with indexdir.build_lock(self.root):
+                indexdir.clean_leftovers(self.root)
+                live = indexdir.read_current(self.root)
+                if self.sources is None:  # the sources the live index was built from
+                    recorded = _read_json(self.root / live / BUILD_JSON).get("sources") if live else None
+                    if not recorded:
+                        raise BuildError("no sources given, and the index records none")
+                    self.sources = recorded
+                if self.update and live is not None:
+                    return self._run_update(self.root / live)
+                self.report.update = False
+                return self._run_full()
+        except CablesearchError as e:
+            if isinstance(e, BuildError):
+                raise
+            raise BuildError(f"{e}; the previous index is unchanged") from e
+        except OSError as e:
+            raise BuildError(f"build failed: {e}; the previous index is unchanged") from e
+
+    def _run_full(self) -> BuildReport:
+        number = indexdir.next_generation(self.root)
+        temp = indexdir.new_temp_generation(self.root, number)
+        try:
+            ledger = Ledger({})
+            segments = self._index(ledger, self.sources, temp / "work", temp)
+            if ledger.expected_count() == 0:
+                what = f"none of the {ledger.seen:,} sources could be indexed" if ledger.seen else "no cables found"
+                raise BuildError(f"{what}; nothing was written (the previous index, if any, is unchanged)")
+            self._emit("merging", force=True)
+            ix = whoosh_storage(temp).create_index(whoosh_schema(), indexname=INDEX_NAME)
+            writer = ix.writer()
+            count = sum(s.doc_count() for s in segments)
+            if count != ledger.expected_count():
+                writer.cancel()
+                raise BuildError(self._mismatch(count, ledger))
+            # Losing duplicates stay in their segment marked deleted (as whoosh's update_document leaves
+            # replaced documents): rewriting a segment to drop them costs as much as building it.
+            writer.commit(mergetype=lambda _w, segs: [*segs, *segments])
+            self._check_count(ix, ledger)
+            remove_tree(temp / "work")
+            self._finish_report(ledger)
+            self._write_meta(temp, ix, ledger, built_at=_now(), updated_at=None)
+            final = indexdir.publish(self.root, temp, number)
+        except BaseException:
+            remove_tree(temp)
+            raise
+        indexdir.clean_leftovers(self.root)
+        self.report.generation = final.name
+        return self._done_report()
+
+    def _run_update(self, live: Path) -> BuildReport:
+        meta = _read_json(live / BUILD_JSON)
+        if meta.get("fields") not in (None, fields_fingerprint()):
+            raise BuildError("the index was built with a different field table; rebuild it without --update")
+        if not isinstance(self.sources, list | tuple | str | os.PathLike):
+            self.sources = list(self.sources)  # read twice when a duplicate must be revived
+        ix = open_whoosh(live)
+        old = read_sources(live, ix.latest_generation()) or _sources_from_stored(ix)
+        work = live.parent / f"{live.name}.tmp-{os.getpid()}-update"
+        adopted: list[str] = []
+        try:
+            ledger = Ledger(old)
+            segments = self._index(ledger, self.sources, work, live)
+            adopted = [n for s in segments for n in _segment_files(live, s)]  # listed nowhere yet
+            if ledger.expected_count() == 0 and any(e.state == INDEXED for e in old.values()):
+                raise BuildError("the update would remove every cable (are these the sources of the build?); "
+                                 "the index is unchanged")
+            self._emit("merging", force=True)
+            writer = ix.writer(timeout=10.0)
+            try:
+                ref_field = writer.schema["ref"]
+                for key in ledger.old_docs_to_delete():
+                    for token in ref_field.process_text(key, mode="index"):
+                        writer.delete_by_term("ref", token)
+                count = sum(s.doc_count() for s in writer.segments) + sum(s.doc_count() for s in segments)
+                if count != ledger.expected_count():
+                    raise BuildError(self._mismatch(count, ledger))
+            except BaseException:
+                writer.cancel()
+                raise
+            # The commit point: whoosh writes the new table of contents to a temp file and renames it.
+            writer.commit(mergetype=lambda w, segs: [*MERGE_SMALL(w, segs), *segments])
+            adopted = []
+            self._check_count(ix, ledger, committed=True)
+            self._finish_report(ledger)
+            self._write_meta(live, ix, ledger, built_at=meta.get("built_at"), updated_at=_now())
+        finally:
+            for name in adopted:  # segment files moved in but never committed
+                (live / name).unlink(missing_ok=True)
+            remove_tree(work)
+        self.report.generation = live.name
+        return self._done_report()
+
+    # -- the parallel part ---------------------------------------------------------------------
+
+    def _index(self, ledger: Ledger, sources: Sources, workdir: Path, dest: Path) -> list[Any]:
+        """Run the workers over ``sources``; fill the ledger; move the worker segments into ``dest``."""
+        tasks = self._tasks(ledger, iter_raw(sources))
+        jobs = self.jobs
+        if self.report.update and jobs > 1:
+            # A small update runs in this process: no pool to start, one new segment instead of `jobs`.
+            head = list(itertools.islice(tasks, INLINE_UPDATE_TASKS + 1))
+            if len(head) <= INLINE_UPDATE_TASKS:
+                jobs = 1
+            tasks = itertools.chain(head, tasks)
+        runner = make_runner(jobs, workdir, **self.runner_kwargs)
+        try:
+            for result in runner.run(tasks):
+                self._take(ledger, result)
+            ledger.add_unchanged()
+            while revive := ledger.resolve():
+                # A duplicate whose winner is gone: read it again and index it (updates only).
+                wanted = {c.source for c in revive}
+                raws = (r for r in iter_raw(sources) if r.source in wanted)
+                tasks = (Task(-1 - i, ((ledger.seq_of(r.source), r, None),)) for i, r in enumerate(raws))
+                for result in runner.run(tasks):
+                    self._take(ledger, result, revived=True)
+                ledger.drop_unrevived(wanted)
+            outputs = runner.finish()
+        except BaseException as e:
+            runner.abort()
+            if isinstance(e, CableParseError):
+                raise BuildError(f"cannot read the sources: {e}") from e
+            raise
+        return self._adopt(outputs, ledger, dest)
+
+    def _tasks(self, ledger: Ledger, raws: Iterator[RawCable]) -> Iterator[Task]:
+        chunk: list[tuple[int, RawCable, str | None]] = []
+        size, number = 8, 0
+        for raw in raws:
+            old = ledger.discovered(raw)
+            if old is False:
+                continue
+            chunk.append((ledger.seq_of(raw.source), raw, old))
+            if len(chunk) >= size:
+                yield Task(number, tuple(chunk))
+                chunk, number, size = [], number + 1, min(2 * size, CHUNK)
+        if chunk:
+            yield Task(number, tuple(chunk))
+        self._total = ledger.seen
+
+    def _take(self, ledger: Ledger, result: ChunkResult | None, revived: bool = False) -> None:
+        if result is not None:
+            for item in result.items:
+                self._done += not revived
+                if item.status == SKIPPED:
+                    ledger.skip(item.source, item.reason)
+                elif item.status == WRITTEN:
+                    ledger.add(_candidate(item, (result.worker, item.docnum)))
+                elif item.status == SAME:
+                    ledger.add_same(_candidate(item, None))
+        self._emit("indexing", force=False, ledger=ledger)
+
+    def _adopt(self, outputs: list[WorkerOutput], ledger: Ledger, dest: Path) -> list[Any]:
+        """Move each worker's segment into ``dest`` (not yet listed: invisible) and mark losers deleted."""
+        segments = []
+        for out in outputs:
+            if not out.written:
+                continue
+            storage = whoosh_storage(out.folder)
+            found = whoosh_index.TOC.read(storage, INDEX_NAME).segments
+            if len(found) != 1 or found[0].doc_count_all() != out.written:
+                raise BuildError(f"worker {out.worker} wrote {out.written} cables but its segment holds "
+                                 f"{sum(s.doc_count_all() for s in found)}; the previous index is unchanged")
+            seg = found[0]
+            for name in os.listdir(out.folder):
+                if name.startswith(seg.segment_id() + "."):
+                    os.rename(os.path.join(out.folder, name), dest / name)
+            for docnum in ledger.deleted_docs(out.worker):
+                seg.delete_document(docnum)
+            segments.append(seg)
+        return segments
+
+    # -- checks, report, files -----------------------------------------------------------------
+
+    def _check_count(self, ix: Any, ledger: Ledger, committed: bool = False) -> None:
+        with ix.reader() as reader:
+            count = reader.doc_count()
+        if count != ledger.expected_count():
+            if committed:  # checked before the commit too: this is a bug, say so plainly
+                raise BuildError(f"the updated index holds {count:,} cables, {ledger.expected_count():,} expected; "
+                                 "rebuild it")
+            raise BuildError(self._mismatch(count, ledger))
+
+    def _mismatch(self, count: int, ledger: Ledger) -> str:
+        return (f"the index would hold {count:,} cables but {ledger.expected_count():,} were accepted; "
+                "the previous index is unchanged")
+
+    def _finish_report(self, ledger: Ledger) -> None:
+        r = self.report
+        r.seen = ledger.seen
+        r.skipped = ledger.skipped
+        r.duplicates = ledger.duplicates()
+        r.added, r.replaced, r.removed, r.unchanged = ledger.changes()
+        r.accepted = r.added + r.replaced
+        r.indexed = ledger.expected_count()
+
+    def _write_meta(self, gen: Path, ix: Any, ledger: Ledger, *, built_at: str | None, updated_at: str | None) -> None:
+        r = self.report
+        r.seconds = time.monotonic() - self.started
+        write_sources(gen, ledger.entries(), ix.latest_generation())
+        lines = ["source\treason\n"]
+        lines += [f"{_tsv(s)}\t{_tsv(reason)}\n" for s, reason in r.skipped]
+        lines += [f"{_tsv(s)}\t{_tsv(f'duplicate key {k} (kept: {kept})')}\n" for s, k, kept in r.duplicates]
+        # File names can hold lone surrogates (undecodable bytes): shown as \udcff, never an error.
+        indexdir.write_atomic(gen / SKIPPED_TSV, "".join(lines), errors="backslashreplace")
+        recorded = _recorded_paths(self.sources)
+        meta = {
+            "format": FORMAT, "fields": fields_fingerprint(), "built_at": built_at or _now(),
+            "updated_at": updated_at, "sources": recorded,
+            "last_run": {k: v for k, v in r.to_dict().items() if k not in ("skipped", "duplicates")},
+            "skipped": len(r.skipped), "duplicates": len(r.duplicates),
+        }
+        indexdir.write_atomic(gen / BUILD_JSON, json.dumps(meta, indent=1) + "\n")
+
+    def _done_report(self) -> BuildReport:
+        self.report.seconds = time.monotonic() - self.started
+        self._done, self._total = self.report.seen, self.report.seen
+        self._emit("done", force=True)
+        return self.report
+
+    def _emit(self, phase: str, *, force: bool, ledger: Ledger | None = None) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_event < 0.1:
+            return
+        self._last_event = now
+        done = self._done + (ledger.unchanged_by_stamp if ledger is not None else 0)
+        skipped = len(ledger.skipped) if ledger is not None else len(self.report.skipped)
+        self.progress(BuildProgress(phase, done, self._total, skipped))
+
+
+def _candidate(item: ItemResult, doc: tuple[int, int] | None) -> Candidate:
+    return Candidate(item.seq, item.source, item.stamp, item.sha1, item.key, doc)
+
+
+def _segment_files(folder: Path, segment: Any) -> list[str]:
+    prefix = segment.segment_id() + "."
+    return [n for n in os.listdir(folder) if n.startswith(prefix)]
+
+
+def _sources_from_stored(ix: Any) -> dict[str, Entry]:
+    """The ledger rebuilt from the index's stored fields (when ``sources.jsonl`` is stale or missing).
+
+    Stamps are unknown, so the next update reads every file once and compares content hashes.
+    """
+    out: dict[str, Entry] = {}
+    with ix.reader() as reader:
+        for _docnum, stored in reader.iter_docs():
+            source = stored.get("path")
+            if source:
+                out[source] = Entry(source, "", stored.get("hash", ""), stored["ref"], INDEXED)
+    return out
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _tsv(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+__all__ = ["BUILD_JSON", "DEFAULT_INDEX", "SKIPPED_TSV", "BuildProgress", "BuildReport", "build_index", "iter_raw"]

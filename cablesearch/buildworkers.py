@@ -1,0 +1,346 @@
+"""The parallel half of a build: workers that parse cables and write whoosh segments.
+
+Each worker (a process, or the caller itself when ``jobs == 1``) owns one private whoosh index in
+its own folder and one plain single-process ``SegmentWriter`` with a bounded posting pool
+(``limitmb``). It reads, parses and analyses the cables of the chunks it is given, writes them,
+and at the end commits exactly one segment. The parent then moves the segment files into the new
+index and lists them in its table of contents: no second analysis, no posting merge.
+
+Why not whoosh's own ``writer(procs=N)``: when one of its sub-writers fails, whole batches vanish
+and ``commit()`` still succeeds. Here every cable is accounted for: each chunk's result lists
+every item as written (with its document number), unchanged, or skipped with a reason, and the
+parent checks the final document count against that ledger.
+
+Only :mod:`cablesearch.build` uses this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import queue
+import shutil
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+
+from .engine import to_whoosh, whoosh_schema
+from .errors import BuildError, CableParseError
+from .schema import to_document
+from .segwriter import WorkerWriter
+from .sources import RawCable, load_cable
+
+INDEX_NAME = "MAIN"
+
+
+def whoosh_storage(folder: str | Path) -> FileStorage:
+    """The storage every cablesearch index is opened with: files read with ``read()``, not ``mmap``.
+
+    whoosh 2.7 wraps each part of an mmapped compound segment in ``BytesIO(memoryview)``, which
+    copies it: opening a reader would then cost about the size of the index in memory (5 GB for
+    250,000 cables). Without mmap a reader costs a few MB and searches as fast; the compound file
+    is still opened when the reader opens, so an open reader survives the file's deletion.
+    Like any whoosh reader, one reader is for one thread at a time.
+    """
+    return FileStorage(str(folder), supports_mmap=False)
+
+
+def open_whoosh(folder: str | Path) -> Any:
+    """The whoosh index in ``folder`` (raises whoosh's EmptyIndexError when there is none)."""
+    return whoosh_storage(folder).open_index(INDEX_NAME)
+#: Posting memory per worker before whoosh spills a sorted run to disk.
+DEFAULT_LIMITMB = 96
+
+# Item statuses in a chunk result.
+WRITTEN = "written"  # parsed and written: docnum is its number in the worker's segment
+SAME = "same"  # parsed; same content hash as the indexed version: not written
+SKIPPED = "skipped"  # could not be read, parsed or indexed: reason says why
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A chunk of work: ``(seq, raw, old_hash)`` triples; ``old_hash`` is the indexed version's."""
+
+    number: int
+    items: tuple[tuple[int, RawCable, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    seq: int
+    source: str
+    stamp: str
+    status: str
+    key: str = ""
+    sha1: str = ""
+    docnum: int = -1
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkResult:
+    task: int
+    worker: int
+    items: tuple[ItemResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOutput:
+    """What a worker leaves: its folder (a whoosh index of one segment, or none) and its count."""
+
+    worker: int
+    folder: str
+    written: int
+
+
+class SegmentBuilder:
+    """One worker's private index: parse chunks into it, then commit one segment."""
+
+    def __init__(self, worker: int, folder: Path, limitmb: int = DEFAULT_LIMITMB) -> None:
+        self.worker = worker
+        self.folder = folder
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        ix = whoosh_storage(folder).create_index(whoosh_schema(), indexname=INDEX_NAME)
+        # compound=True costs one more copy of the segment (in the workers, in parallel), and buys
+        # a segment that is one file, opened (mmapped) whole when a reader opens: an open index
+        # keeps reading it after a rebuild deleted it. Loose segment files are opened lazily,
+        # so a reader would find them gone.
+        self.writer = WorkerWriter(ix, limitmb=limitmb, compound=True)
+        self.written = 0
+
+    def process(self, task: Task) -> ChunkResult:
+        return ChunkResult(task.number, self.worker, tuple(self._one(seq, raw, old) for seq, raw, old in task.items))
+
+    def _one(self, seq: int, raw: RawCable, old_hash: str | None) -> ItemResult:
+        source = raw.source
+        try:
+            cable, sha1 = load_cable(raw)
+        except CableParseError as e:
+            return ItemResult(seq, source, raw.stamp, SKIPPED, reason=e.reason)
+        except Exception as e:  # load_cable promises CableParseError only; report, never lose
+            return ItemResult(seq, source, raw.stamp, SKIPPED, reason=f"cannot read: {type(e).__name__}: {e}")
+        key = cable.key
+        if old_hash is not None and old_hash == sha1:
+            return ItemResult(seq, source, raw.stamp, SAME, key=key, sha1=sha1)
+        try:
+            fields = to_whoosh(to_document(cable, content_hash=sha1))
+            docnum = self.writer.docnum
+            self.writer.add_atomic(fields)
+        except Exception as e:  # e.g. text the analyzers cannot encode; the writer is untouched
+            return ItemResult(seq, source, raw.stamp, SKIPPED, key=key, sha1=sha1,
+                              reason=f"cannot index: {type(e).__name__}: {e}")
+        self.written += 1
+        return ItemResult(seq, source, raw.stamp, WRITTEN, key=key, sha1=sha1, docnum=docnum)
+
+    def finish(self) -> WorkerOutput:
+        if self.written:
+            self.writer.commit(merge=False)
+        else:
+            self.writer.cancel()
+        return WorkerOutput(self.worker, str(self.folder), self.written)
+
+    def cancel(self) -> None:
+        with contextlib.suppress(Exception):
+            self.writer.cancel()
+
+
+# ---------------------------------------------------------------------------------------------
+# runners: the same tasks, in-process or on a pool of worker processes
+
+
+class InlineRunner:
+    """``jobs == 1``: the caller's process does the work; no pool, no pickling."""
+
+    def __init__(self, workdir: Path, limitmb: int = DEFAULT_LIMITMB) -> None:
+        self.builder = SegmentBuilder(0, workdir / "w0", limitmb)
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
+        for task in tasks:
+            yield self.builder.process(task)
+
+    def finish(self) -> list[WorkerOutput]:
+        return [self.builder.finish()]
+
+    def abort(self) -> None:
+        self.builder.cancel()
+
+
+def _worker_main(worker: int, folder: str, limitmb: int, tasks: Any, results: Any) -> None:
+    """A worker process: build its segment from the chunks it gets until told to finish."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    _die_with_parent()
+    parent = mp.parent_process()
+    builder = None
+    try:
+        builder = SegmentBuilder(worker, Path(folder), limitmb)
+        while True:
+            try:
+                task = tasks.get(timeout=1.0)
+            except queue.Empty:
+                if parent is not None and not parent.is_alive():
+                    # The build was killed. Exit now: a normal exit would wait to flush results
+                    # into a pipe nobody reads. The next build removes our folder.
+                    os._exit(0)
+                continue
+            if task is None:
+                break
+            results.put(("chunk", worker, builder.process(task)))
+        results.put(("done", worker, builder.finish()))
+    except BaseException:
+        if builder is not None:
+            builder.cancel()
+        results.put(("error", worker, traceback.format_exc()))
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel send SIGKILL to this worker when the build process dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: the polling above still works
+        pass
+
+
+class ProcessRunner:
+    """``jobs`` worker processes fed through a bounded queue (memory stays flat however many cables).
+
+    A feeder thread pulls tasks from the (lazy) task iterable, so discovery, the workers and the
+    parent's bookkeeping overlap. The parent notices a worker that died (e.g. killed for memory)
+    and fails the build with BuildError; the workers notice a parent that died and stop.
+    """
+
+    def __init__(self, jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB) -> None:
+        ctx = mp.get_context()
+        self.tasks = ctx.Queue(maxsize=2 * jobs)
+        self.results = ctx.Queue()
+        self.procs = [
+            ctx.Process(target=_worker_main, name=f"cablesearch-build-{i}",
+                        args=(i, str(workdir / f"w{i}"), limitmb, self.tasks, self.results), daemon=True)
+            for i in range(jobs)
+        ]
+        self._stop = threading.Event()
+        self._finished: set[int] = set()
+        for p in self.procs:
+            p.start()
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
+        state: dict[str, Any] = {"fed": 0, "done": False, "error": None}
+
+        def feed() -> None:
+            try:
+                for task in tasks:
+                    while not self._put(task):
+                        if self._stop.is_set():
+                            return
+                    state["fed"] += 1
+            except BaseException as e:  # surfaces in the main thread below
+                state["error"] = e
+            finally:
+                state["done"] = True
+
+        feeder = threading.Thread(target=feed, name="cablesearch-feeder", daemon=True)
+        feeder.start()
+        received = 0
+        try:
+            while True:
+                if state["error"] is not None:
+                    raise state["error"]
+                if state["done"] and received >= state["fed"]:
+                    break
+                msg = self._get()
+                if msg is None:
+                    continue
+                kind, worker, payload = msg
+                if kind != "chunk":
+                    raise BuildError(f"build worker {worker} failed: {payload}")
+                received += 1
+                yield payload
+        finally:
+            if state["error"] is None and not state["done"]:
+                self._stop.set()
+            feeder.join(timeout=5)
+        if state["error"] is not None:
+            raise state["error"]
+
+    def finish(self) -> list[WorkerOutput]:
+        for _ in self.procs:
+            self._put(None, block=True)
+        outputs: dict[int, WorkerOutput] = {}
+        while len(outputs) < len(self.procs):
+            msg = self._get()
+            if msg is None:
+                continue
+            kind, worker, payload = msg
+            if kind != "done":
+                raise BuildError(f"build worker {worker} failed: {payload}")
+            outputs[worker] = payload
+            self._finished.add(worker)
+        for p in self.procs:
+            p.join(timeout=30)
+        return [outputs[i] for i in sorted(outputs)]
+
+    def abort(self) -> None:
+        self._stop.set()
+        for p in self.procs:
+            if p.is_alive():
+                p.terminate()
+        for p in self.procs:
+            p.join(timeout=10)
+            if p.is_alive():  # pragma: no cover - ignored SIGTERM
+                p.kill()
+                p.join(timeout=5)
+        for q in (self.tasks, self.results):
+            q.cancel_join_thread()
+            q.close()
+
+    def _put(self, item: Task | None, block: bool = False) -> bool:
+        try:
+            self.tasks.put(item, timeout=None if block else 0.2)
+            return True
+        except queue.Full:
+            return False
+
+    def _get(self) -> tuple[str, int, Any] | None:
+        try:
+            return self.results.get(timeout=0.2)
+        except queue.Empty:
+            pass
+        for i, p in enumerate(self.procs):
+            if i in self._finished or p.is_alive():
+                continue
+            if p.exitcode != 0:
+                raise BuildError(f"build worker {p.name} died (exit code {p.exitcode}); "
+                                 "the previous index is unchanged")
+            try:  # a clean exit comes right after its last message: read that first
+                return self.results.get(timeout=1.0)
+            except queue.Empty:
+                raise BuildError(f"build worker {p.name} stopped unexpectedly") from None
+        return None
+
+
+def make_runner(jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB) -> InlineRunner | ProcessRunner:
+    return InlineRunner(workdir, limitmb) if jobs <= 1 else ProcessRunner(jobs, workdir, limitmb)
+
+
+def remove_tree(path: Path, on_error: Callable[[Exception], None] | None = None) -> None:
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        if on_error:
+            on_error(e)
+        shutil.rmtree(path, ignore_errors=True)

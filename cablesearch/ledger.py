@@ -1,0 +1,321 @@
+"""The build's ledger: every source seen, what became of it, and which source holds each key; and
+the :class:`BuildReport` that sums it up.
+
+Pure bookkeeping (no whoosh, no processes), so the rules are testable on their own:
+
+* A source is read again only when its stamp (``size:mtime_ns``) changed; it is re-indexed only
+  when its content hash changed too.
+* Every key (``Cable.key``, compared case-insensitively, as the ``ref`` field is) is held by one
+  source: among the sources that carry it, **the one discovered last wins** (a later folder or file
+  on the command line overrides an earlier one). The others are reported as duplicates. A full build
+  and an update over the same sources pick the same winners.
+* ``sources.jsonl`` in a generation folder records, per source: stamp, content hash, key and
+  state (``indexed`` or ``duplicate``). Its first line names the whoosh TOC generation it
+  describes; a file that does not match the index (a crash between the commit and its rewrite) is
+  ignored and the ledger is rebuilt from the stored fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import indexdir
+from .schema import FIELDS
+from .sources import RawCable
+
+SOURCES_JSONL = "sources.jsonl"
+SKIPPED_TSV = "skipped.tsv"
+INDEXED = "indexed"
+DUPLICATE = "duplicate"
+#: ``Candidate.doc`` for a document already in the index (kept as it is).
+OLD = "old"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildProgress:
+    """A progress event: ``phase`` is ``"indexing"``, ``"merging"`` or ``"done"``; ``total`` is None
+    while sources are still being discovered."""
+
+    phase: str
+    done: int
+    total: int | None
+    skipped: int
+
+
+@dataclass
+class BuildReport:
+    """What a build or update did. Every source seen is in exactly one of: indexed by this run
+    (``added``/``replaced``), ``unchanged``, ``duplicates`` or ``skipped``."""
+
+    path: str
+    update: bool = False
+    jobs: int = 1
+    #: Distinct sources discovered.
+    seen: int = 0
+    #: Cables parsed and written by this run (a full build: all of them).
+    accepted: int = 0
+    #: Documents in the index afterwards (checked against the whoosh index).
+    indexed: int = 0
+    added: int = 0
+    replaced: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    #: ``(source, reason)`` for each source that could not be read, parsed or indexed.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: ``(source, key, kept_source)``: same key as a later source, which won.
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    generation: str = ""
+
+    def summary(self) -> str:
+        rate = self.accepted / self.seconds if self.seconds > 0 else 0.0
+        if self.update:
+            head = (f"updated {self.path}: {self.added:,} added, {self.replaced:,} replaced, "
+                    f"{self.removed:,} removed, {self.unchanged:,} unchanged; {self.indexed:,} cables indexed")
+        else:
+            head = f"built {self.path}: {self.indexed:,} cables indexed"
+        parts = [f"{head} in {self.seconds:.1f} s ({rate:,.0f} cables/s, {self.jobs} jobs)"]
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates):,} duplicate keys (the later source kept)")
+        if self.skipped:
+            parts.append(f"{len(self.skipped):,} skipped (listed in {SKIPPED_TSV})")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "update": self.update, "jobs": self.jobs, "seen": self.seen,
+            "accepted": self.accepted, "indexed": self.indexed, "added": self.added,
+            "replaced": self.replaced, "removed": self.removed, "unchanged": self.unchanged,
+            "skipped": [list(s) for s in self.skipped], "duplicates": [list(d) for d in self.duplicates],
+            "seconds": round(self.seconds, 3), "generation": self.generation,
+        }
+
+
+def fields_fingerprint() -> str:
+    """Changes when the field table changes in a way an existing index cannot follow."""
+    table = [[f.name, f.kind, f.stored, f.sortable] for f in FIELDS]
+    return hashlib.sha1(json.dumps(table).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of ``sources.jsonl``."""
+
+    source: str
+    stamp: str
+    sha1: str
+    key: str
+    state: str
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A source that yielded a key in this run; ``doc``: OLD, ``(worker, docnum)`` of a new
+    document, or None (its content has no document: a duplicate that must be read to be revived)."""
+
+    seq: int
+    source: str
+    stamp: str
+    sha1: str
+    key: str
+    doc: tuple[int, int] | str | None
+
+
+class Ledger:
+    def __init__(self, old: dict[str, Entry]) -> None:
+        self.old = old
+        self.skipped: list[tuple[str, str]] = []
+        self.unchanged_by_stamp = 0
+        self._seq: dict[str, int] = {}
+        self._names: list[str] = []  # seq - 1 -> source: one string object per source, shared
+        self._stamped: list[tuple[int, Entry, str]] = []
+        self._by_source: dict[str, Candidate] = {}
+        # key (lowercased) -> its candidate, or a list of them when several sources carry it
+        self._groups: dict[str, Candidate | list[Candidate]] = {}
+        self._winners: dict[str, Candidate] | None = None
+        self._lock = threading.Lock()  # discovery runs in the feeder thread
+
+    # -- discovery -----------------------------------------------------------------------------
+
+    @property
+    def seen(self) -> int:
+        return len(self._seq)
+
+    def seq_of(self, source: str) -> int:
+        return self._seq[source]
+
+    def discovered(self, raw: RawCable) -> str | bool | None:
+        """Register a source. False: nothing to read (seen already, or stamp unchanged); else the
+        indexed content hash (None when new) for the worker to compare against."""
+        with self._lock:
+            if raw.source in self._seq:
+                return False
+            seq = self._seq[raw.source] = len(self._seq) + 1
+            self._names.append(raw.source)
+            old = self.old.get(raw.source)
+            if old is not None and raw.stamp and raw.stamp == old.stamp:
+                self._stamped.append((seq, old, raw.stamp))
+                self.unchanged_by_stamp += 1
+                return False
+            return old.sha1 if old is not None and old.sha1 else None
+
+    def add_unchanged(self) -> None:
+        """Turn the sources left unread (same stamp) into candidates."""
+        with self._lock:
+            stamped, self._stamped = self._stamped, []
+        for seq, old, stamp in stamped:
+            self._put(Candidate(seq, old.source, stamp, old.sha1, old.key, OLD if old.state == INDEXED else None))
+
+    # -- results -------------------------------------------------------------------------------
+
+    def skip(self, source: str, reason: str) -> None:
+        self._remove(source)
+        self.skipped.append((source, reason))
+
+    def add(self, cand: Candidate) -> None:
+        """A source parsed and written as a new document."""
+        self._put(cand)
+
+    def add_same(self, cand: Candidate) -> None:
+        """A source re-read whose content hash is the indexed one's: its old document stands."""
+        old = self.old.get(cand.source)
+        if old is not None and old.state == INDEXED and old.key.lower() == cand.key.lower():
+            cand.doc = OLD
+        self._put(cand)
+
+    def drop_unrevived(self, wanted: set[str]) -> None:
+        for source in wanted:
+            cand = self._by_source.get(source)
+            if cand is not None and cand.doc is None:
+                self._remove(source)
+                self.skipped.append((source, "vanished while it was being re-read"))
+
+    def _put(self, cand: Candidate) -> None:
+        self._remove(cand.source)
+        if 0 < cand.seq <= len(self._names) and self._names[cand.seq - 1] == cand.source:
+            cand.source = self._names[cand.seq - 1]  # drop the copy that came back from a worker
+        self._by_source[cand.source] = cand
+        lk = cand.key.lower()
+        group = self._groups.get(lk)
+        if group is None:
+            self._groups[lk] = cand
+        elif isinstance(group, list):
+            group.append(cand)
+        else:
+            self._groups[lk] = [group, cand]
+        self._winners = None
+
+    def _remove(self, source: str) -> None:
+        cand = self._by_source.pop(source, None)
+        if cand is not None:
+            lk = cand.key.lower()
+            group = self._groups[lk]
+            if isinstance(group, list):
+                group.remove(cand)
+                if len(group) == 1:
+                    self._groups[lk] = group[0]
+            else:
+                del self._groups[lk]
+            self._winners = None
+
+    # -- resolution ----------------------------------------------------------------------------
+
+    def resolve(self) -> list[Candidate]:
+        """Pick each key's winner (latest discovered); return the winners that have no document."""
+        self._winners = {k: max(g, key=lambda c: c.seq) if isinstance(g, list) else g for k, g in self._groups.items()}
+        return [w for w in self._winners.values() if w.doc is None]
+
+    @property
+    def winners(self) -> dict[str, Candidate]:
+        if self._winners is None:
+            self.resolve()
+        assert self._winners is not None
+        return self._winners
+
+    def expected_count(self) -> int:
+        return len(self.winners)
+
+    def old_docs_to_delete(self) -> list[str]:
+        """Keys whose document in the index must go: replaced, removed, skipped or now a duplicate."""
+        winners = self.winners
+        out = []
+        for e in self.old.values():
+            if e.state == INDEXED:
+                w = winners.get(e.key.lower())
+                if w is None or w.doc != OLD:
+                    out.append(e.key)
+        return out
+
+    def deleted_docs(self, worker: int) -> list[int]:
+        """New documents of ``worker`` that lost to another source with the same key."""
+        winners = self.winners
+        return sorted(
+            c.doc[1] for c in self._by_source.values()
+            if isinstance(c.doc, tuple) and c.doc[0] == worker and winners[c.key.lower()] is not c
+        )
+
+    def duplicates(self) -> list[tuple[str, str, str]]:
+        winners = self.winners
+        losers = [c for c in self._by_source.values() if winners[c.key.lower()] is not c]
+        return [(c.source, c.key, winners[c.key.lower()].source) for c in sorted(losers, key=lambda c: c.seq)]
+
+    def changes(self) -> tuple[int, int, int, int]:
+        """``(added, replaced, removed, unchanged)`` counted per source."""
+        winners = self.winners
+        added = replaced = removed = unchanged = 0
+        for source in self.old.keys() | self._by_source.keys():
+            old = self.old.get(source)
+            was = old is not None and old.state == INDEXED
+            cand = self._by_source.get(source)
+            now = cand is not None and winners[cand.key.lower()] is cand
+            if now and not was:
+                added += 1
+            elif now and cand is not None and cand.doc == OLD:
+                unchanged += 1
+            elif now:
+                replaced += 1
+            elif was:
+                removed += 1
+        return added, replaced, removed, unchanged
+
+    def entries(self) -> list[Entry]:
+        winners = self.winners
+        return [
+            Entry(c.source, c.stamp, c.sha1, c.key, INDEXED if winners[c.key.lower()] is c else DUPLICATE)
+            for c in sorted(self._by_source.values(), key=lambda c: c.seq)
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# sources.jsonl
+
+
+def write_sources(gen: Path, entries: Iterable[Entry], toc_generation: int) -> None:
+    entries = list(entries)
+    head = {"format": 1, "toc_generation": toc_generation, "count": len(entries)}
+    lines = [json.dumps(head)]
+    # ASCII JSON: a source name with a lone surrogate (undecodable file name) round-trips exactly.
+    lines += [json.dumps([e.source, e.stamp, e.sha1, e.key, e.state]) for e in entries]
+    indexdir.write_atomic(gen / SOURCES_JSONL, "\n".join(lines) + "\n")
+
+
+def read_sources(gen: Path, toc_generation: int) -> dict[str, Entry] | None:
+    """The ledger of ``gen``, or None when it is missing, damaged or describes another TOC generation."""
+    try:
+        with open(gen / SOURCES_JSONL, encoding="utf-8") as fh:
+            head = json.loads(fh.readline())
+            if head.get("format") != 1 or head.get("toc_generation") != toc_generation:
+                return None
+            out = {}
+            for line in fh:
+                source, stamp, sha1, key, state = json.loads(line)
+                out[source] = Entry(source, stamp, sha1, key, state)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    return out if len(out) == head.get("count") else None

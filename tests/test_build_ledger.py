@@ -1,0 +1,96 @@
+"""The ledger's rules, without an index: the later source wins a key, case-insensitively; stamps decide
+what is read; counts of added/replaced/removed/unchanged; the sources.jsonl file round-trips."""
+
+from __future__ import annotations
+
+from cablesearch.ledger import DUPLICATE, INDEXED, OLD, Candidate, Entry, Ledger, read_sources, write_sources
+from cablesearch.sources import RawCable
+
+
+def raw(source: str, stamp: str = "1:1") -> RawCable:
+    return RawCable(source=source, path=source, stamp=stamp)
+
+
+def written(ledger: Ledger, source: str, key: str, docnum: int, worker: int = 0, sha1: str = "h") -> None:
+    ledger.add(Candidate(ledger.seq_of(source), source, "1:1", sha1, key, (worker, docnum)))
+
+
+def test_the_source_discovered_last_wins_a_key_whatever_the_case():
+    led = Ledger({})
+    for s in ("a", "b", "c"):
+        assert led.discovered(raw(s)) is None
+    assert led.discovered(raw("a")) is False  # the same source twice is read once
+    written(led, "c", "09X1", 0, worker=1)
+    written(led, "a", "09x1", 0, worker=0)
+    written(led, "b", "09Y2", 1, worker=0)
+    assert led.resolve() == []
+    assert led.expected_count() == 2
+    assert led.duplicates() == [("a", "09x1", "c")]
+    assert led.deleted_docs(0) == [0] and led.deleted_docs(1) == []
+    assert led.changes() == (2, 0, 0, 0)
+    assert [(e.source, e.state) for e in led.entries()] == [("a", DUPLICATE), ("b", INDEXED), ("c", INDEXED)]
+
+
+def test_unchanged_stamps_are_not_read_and_keep_their_documents():
+    old = {"a": Entry("a", "1:1", "h1", "K1", INDEXED), "b": Entry("b", "1:1", "h2", "K2", INDEXED),
+           "gone": Entry("gone", "1:1", "h3", "K3", INDEXED)}
+    led = Ledger(old)
+    assert led.discovered(raw("a")) is False  # same stamp
+    assert led.discovered(raw("b", "2:2")) == "h2"  # touched: the worker compares hashes
+    assert led.discovered(raw("new")) is None
+    led.add_unchanged()
+    led.add_same(Candidate(led.seq_of("b"), "b", "2:2", "h2", "K2", None))
+    written(led, "new", "K4", 0)
+    assert led.resolve() == []
+    assert led.changes() == (1, 0, 1, 2)
+    assert led.old_docs_to_delete() == ["K3"]
+    assert led.unchanged_by_stamp == 1
+    assert {e.source: e.stamp for e in led.entries()} == {"a": "1:1", "b": "2:2", "new": "1:1"}
+
+
+def test_a_changed_source_replaces_its_old_document():
+    led = Ledger({"a": Entry("a", "1:1", "h1", "K1", INDEXED)})
+    assert led.discovered(raw("a", "9:9")) == "h1"
+    written(led, "a", "K1", 0, sha1="h9")
+    assert led.resolve() == []
+    assert led.changes() == (0, 1, 0, 0)
+    assert led.old_docs_to_delete() == ["K1"]
+
+
+def test_a_duplicate_whose_winner_is_gone_must_be_revived():
+    old = {"a": Entry("a", "1:1", "h", "K", DUPLICATE), "b": Entry("b", "1:1", "h", "K", INDEXED)}
+    led = Ledger(old)
+    assert led.discovered(raw("a")) is False  # unchanged, but it has no document
+    led.add_unchanged()
+    revive = led.resolve()
+    assert [c.source for c in revive] == ["a"]
+    written(led, "a", "K", 0)  # read again and written
+    assert led.resolve() == []
+    assert led.changes() == (1, 0, 1, 0)
+    assert led.old_docs_to_delete() == ["K"]
+
+
+def test_a_skipped_source_loses_its_document():
+    led = Ledger({"a": Entry("a", "1:1", "h", "K", INDEXED)})
+    led.discovered(raw("a", "2:2"))
+    led.skip("a", "empty file")
+    assert led.resolve() == [] and led.expected_count() == 0
+    assert led.changes() == (0, 0, 1, 0) and led.old_docs_to_delete() == ["K"]
+    assert led.skipped == [("a", "empty file")]
+
+
+def test_an_old_document_stands_when_the_same_content_comes_back():
+    led = Ledger({"a": Entry("a", "1:1", "h", "K", INDEXED)})
+    led.discovered(raw("a", "2:2"))
+    led.add_same(Candidate(led.seq_of("a"), "a", "2:2", "h", "k", None))
+    assert led.winners["k"].doc == OLD
+    assert led.old_docs_to_delete() == []
+
+
+def test_the_ledger_file_round_trips_and_refuses_another_generation(tmp_path):
+    entries = [Entry("a\udcff", "1:2", "h", "K", INDEXED), Entry("b", "", "", "K", DUPLICATE)]
+    write_sources(tmp_path, entries, toc_generation=7)
+    assert read_sources(tmp_path, 7) == {e.source: e for e in entries}
+    assert read_sources(tmp_path, 8) is None
+    (tmp_path / "sources.jsonl").write_text("garbage")
+    assert read_sources(tmp_path, 7) is None

@@ -1,0 +1,138 @@
+"""The build workers' writer (cablesearch.segwriter) writes exactly what whoosh's stock writer writes:
+every stored field, posting, weight, position, field length and term statistic; and a document that
+fails half-way leaves nothing behind, where the stock writer leaves stray postings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import index as whoosh_index
+
+from cablesearch.engine import to_whoosh, whoosh_schema
+from cablesearch.schema import to_document
+from cablesearch.segwriter import WorkerWriter, _FastText
+from cablesearch.sources import discover, load_cable
+
+
+@pytest.fixture(scope="module")
+def docs(fixture_cables: Path) -> list[dict]:
+    out = []
+    for raw in discover([fixture_cables]):
+        cable, sha1 = load_cable(raw)
+        out.append(to_whoosh(to_document(cable, content_hash=sha1)))
+    assert len(out) > 30
+    return out
+
+
+def dump(folder: Path) -> dict:
+    """Everything a reader can see in an index, as plain data."""
+    ix = whoosh_index.open_dir(str(folder))
+    with ix.reader() as r:
+        n = r.doc_count_all()
+        out: dict = {"stored": [r.stored_fields(d) for d in range(n) if not r.is_deleted(d)], "terms": {}}
+        for fieldname in sorted(r.indexed_field_names()):
+            if r.schema[fieldname].scorable:
+                out[("length", fieldname)] = (r.field_length(fieldname), r.min_field_length(fieldname),
+                                              r.max_field_length(fieldname),
+                                              [r.doc_field_length(d, fieldname) for d in range(n)])
+            for btext in r.lexicon(fieldname):
+                ti = r.term_info(fieldname, btext)
+                m = r.postings(fieldname, btext)
+                posts = []
+                while m.is_active():
+                    posts.append((m.id(), m.weight(), m.value()))
+                    m.next()
+                out["terms"][(fieldname, btext)] = (ti.weight(), ti.doc_frequency(), ti.min_length(),
+                                                    ti.max_length(), ti.max_weight(), ti.min_id(), ti.max_id(), posts)
+        if r.has_column("date"):
+            out["date"] = list(r.column_reader("date"))
+    return out
+
+
+def stock_index(folder: Path, docs: list[dict]) -> Path:
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), whoosh_schema())
+    w = ix.writer(limitmb=1)  # 1 MB: spill sorted runs to disk, as a large build does
+    for d in docs:
+        w.add_document(**d)
+    w.commit()
+    return folder
+
+
+def worker_index(folder: Path, docs: list[dict], fail_after: int | None = None, bad: dict | None = None) -> Path:
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), whoosh_schema())
+    w = WorkerWriter(ix, limitmb=1, compound=True)
+    assert w.pool.limit == 1024 * 1024
+    for i, d in enumerate(docs):
+        w.add_atomic(d)
+        if i == fail_after:
+            with pytest.raises(UnicodeEncodeError):
+                w.add_atomic(bad)
+    w.commit(merge=False)
+    return folder
+
+
+def test_the_worker_writer_writes_what_whoosh_writes(docs, tmp_path):
+    expected = dump(stock_index(tmp_path / "stock", docs))
+    got = dump(worker_index(tmp_path / "worker", docs))
+    assert got["stored"] == expected["stored"]
+    assert got["terms"].keys() == expected["terms"].keys()
+    assert got == expected
+
+
+def _bad(doc: dict) -> dict:
+    # A lone surrogate in the source path: the body and the entity fields analyse fine, then the
+    # ``path`` field cannot be encoded.
+    return {**doc, "ref": "BAD-1", "path": "bad\udcff.txt"}
+
+
+def test_a_failed_add_leaves_the_worker_writer_untouched(docs, tmp_path):
+    expected = dump(stock_index(tmp_path / "stock", docs[:6]))
+    got = dump(worker_index(tmp_path / "worker", docs[:6], fail_after=2, bad=_bad(docs[3])))
+    assert got == expected
+
+
+def test_whoosh_alone_leaves_stray_postings_after_a_failed_add(docs, tmp_path):
+    """Why add_atomic exists. (If this ever fails, whoosh fixed it; add_atomic stays harmless.)"""
+    (tmp_path / "stock").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "stock"), whoosh_schema())
+    w = ix.writer()
+    w.add_document(**docs[0])
+    with pytest.raises(UnicodeEncodeError):
+        w.add_document(**_bad(docs[3]))
+    w.add_document(**docs[1])
+    w.commit()
+    clean = dump(stock_index(tmp_path / "clean", docs[:2]))
+    assert dump(tmp_path / "stock")["terms"] != clean["terms"]
+
+
+WORDS = st.sampled_from(["the", "a", "Embassy", "ministers", "U.S.", "1.4", "e-mail", "naïve", "Straße", "x*y",
+                         "O'Brien", "İstanbul", "ΑΘΗΝΑ", "北京", "running", "ran", "runs", "...", "--", "3rd", "I"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(WORDS, st.text(min_size=1, max_size=12)), max_size=60).map(" ".join))
+def test_the_fast_text_analysis_equals_whoosh(text):
+    schema = whoosh_schema()
+    for fieldname in ("body", "subject"):
+        field = schema[fieldname]
+        fast = _FastText(field)
+        assert fast.ok, "the text fields no longer use the stock stemming chain: check segwriter._FastText"
+        try:
+            expected = list(field.index(text))
+        except UnicodeEncodeError:
+            with pytest.raises(UnicodeEncodeError):
+                fast.index(text)
+            continue
+        assert fast.index(text) == expected
+
+
+def test_other_analyzers_are_not_taken_for_the_stock_chain():
+    schema = whoosh_schema()
+    assert _FastText(schema["org"]).ok is False  # entity tokenizer
+    assert _FastText(schema["tag"]).ok is False  # keyword
+    assert _FastText(schema["ref"]).ok is False  # id

@@ -1,0 +1,188 @@
+"""build_index(update=True): adds new cables, replaces changed ones, removes vanished ones, in place,
+reading only what changed; the result equals a full build over the same sources."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from test_build import annotated_names, corpus, stored_by_ref
+from whoosh.qparser import QueryParser
+
+from cablesearch.build import BUILD_JSON, build_index
+from cablesearch.errors import BuildError
+from cablesearch.index import open_index
+from cablesearch.ledger import SOURCES_JSONL
+
+WORD = "Zanzibarquux"
+
+
+def hits(path: Path, text: str) -> set[str]:
+    with open_index(path) as ix:
+        s = ix.searcher()
+        return {h["ref"] for h in s.search(QueryParser("body", s.schema).parse(text), limit=None)}
+
+
+def manifest_ref(src: Path, name: str) -> str:
+    for line in (src / "manifest.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        if entry["file"] == name:
+            return entry["refid"]
+    raise KeyError(name)
+
+
+@pytest.fixture()
+def six(fixture_cables, tmp_path) -> tuple[Path, list[str], str]:
+    """A folder of six annotated cables (with the manifest), and a seventh name to add later."""
+    names = annotated_names(fixture_cables, 7)
+    src = corpus(fixture_cables, tmp_path / "src", names[:6])
+    return src, names[:6], names[6]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_update_adds_replaces_and_removes(six, fixture_cables, tmp_path, jobs):
+    src, names, extra = six
+    root = tmp_path / "index"
+    first = build_index([src], root, jobs=jobs)
+    assert first.indexed == 6
+    changed, gone = names[1], names[2]
+    with open(src / changed, "a", encoding="utf-8") as fh:
+        fh.write(f"\n{WORD} is the new word .\n")
+    (src / gone).unlink()
+    shutil.copy2(fixture_cables / "annotated" / extra, src / extra)
+
+    report = build_index([src], root, jobs=jobs, update=True)
+    assert report.update
+    assert (report.added, report.replaced, report.removed, report.unchanged) == (1, 1, 1, 4)
+    assert report.accepted == 2 and report.indexed == 6 and not report.skipped
+    assert report.generation == first.generation  # in place
+    with open_index(root) as ix:
+        assert ix.doc_count() == 6
+        assert ix.get(manifest_ref(src, gone)) is None
+        assert ix.get(manifest_ref(src, extra)) is not None
+        assert WORD in ix.get(manifest_ref(src, changed)).body
+    assert hits(root, WORD) == {manifest_ref(src, changed)}
+    # The same contents as a full build of the folder as it is now.
+    full = build_index([src], tmp_path / "full", jobs=jobs)
+    assert full.indexed == 6
+    assert stored_by_ref(root) == stored_by_ref(tmp_path / "full")
+
+
+def test_an_update_with_nothing_changed_reads_nothing(six, tmp_path):
+    src, _names, _extra = six
+    root = tmp_path / "index"
+    build_index([src], root, jobs=1)
+    report = build_index([src], root, jobs=2, update=True)
+    assert (report.added, report.replaced, report.removed, report.unchanged) == (0, 0, 0, 6)
+    assert report.accepted == 0 and report.indexed == 6
+
+
+def test_a_touched_file_with_the_same_content_is_unchanged(six, tmp_path):
+    src, names, _extra = six
+    root = tmp_path / "index"
+    first = build_index([src], root, jobs=1)
+    st = os.stat(src / names[0])
+    os.utime(src / names[0], ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    report = build_index([src], root, jobs=1, update=True)
+    assert (report.added, report.replaced, report.unchanged) == (0, 0, 6)
+    ledger = (root / first.generation / SOURCES_JSONL).read_text()
+    assert f"{st.st_size}:{st.st_mtime_ns + 5_000_000_000}" in ledger  # the new stamp is remembered
+
+
+def test_an_update_without_an_index_builds_one(six, tmp_path):
+    src, _names, _extra = six
+    report = build_index([src], tmp_path / "index", jobs=1, update=True)
+    assert not report.update and report.indexed == 6
+
+
+def test_update_reuses_the_recorded_sources(six, tmp_path):
+    src, names, _extra = six
+    root = tmp_path / "index"
+    build_index([src], root, jobs=1)
+    (src / names[0]).unlink()
+    report = build_index(None, root, jobs=1, update=True)
+    assert report.removed == 1 and report.indexed == 5
+    assert build_index(None, root, jobs=1).indexed == 5  # a rebuild from the same sources
+    with pytest.raises(BuildError, match="records none"):
+        build_index(None, tmp_path / "other", jobs=1)
+
+
+def test_a_file_skipped_once_is_indexed_when_fixed(six, fixture_cables, tmp_path):
+    src, _names, extra = six
+    root = tmp_path / "index"
+    (src / extra).write_text("")
+    first = build_index([src], root, jobs=1)
+    assert [s for s, _ in first.skipped] == [str(src / extra)]
+    again = build_index([src], root, jobs=1, update=True)
+    assert [s for s, _ in again.skipped] == [str(src / extra)]  # still reported, still not indexed
+    shutil.copy2(fixture_cables / "annotated" / extra, src / extra)
+    fixed = build_index([src], root, jobs=1, update=True)
+    assert (fixed.added, fixed.skipped, fixed.indexed) == (1, [], 7)
+
+
+def test_a_file_that_breaks_is_removed_and_reported(six, tmp_path):
+    src, names, _extra = six
+    root = tmp_path / "index"
+    build_index([src], root, jobs=1)
+    (src / names[0]).write_bytes(b"\x00\x01binary now" * 100)
+    report = build_index([src], root, jobs=2, update=True)
+    assert report.removed == 1 and report.indexed == 5
+    assert [s for s, _ in report.skipped] == [str(src / names[0])]
+
+
+def test_a_duplicate_comes_back_when_the_source_that_won_is_gone(fixture_cables, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    name = annotated_names(fixture_cables, 1)[0]
+    corpus(fixture_cables, a, [name])
+    corpus(fixture_cables, b, [name])
+    root = tmp_path / "index"
+    first = build_index([a, b], root, jobs=2)
+    assert first.indexed == 1 and first.duplicates == [(str(a / name), manifest_ref(a, name), str(b / name))]
+    again = build_index([a, b], root, jobs=2, update=True)
+    assert again.duplicates == first.duplicates and again.unchanged == 1
+    (b / name).unlink()
+    report = build_index([a, b], root, jobs=2, update=True)
+    assert (report.added, report.removed, report.indexed, report.duplicates) == (1, 1, 1, [])
+    with open_index(root) as ix:
+        assert ix.get(manifest_ref(a, name)).source == str(a / name)
+
+
+def test_a_stale_or_missing_ledger_is_rebuilt_from_the_index(six, tmp_path):
+    src, names, _extra = six
+    root = tmp_path / "index"
+    first = build_index([src], root, jobs=1)
+    (root / first.generation / SOURCES_JSONL).unlink()
+    with open(src / names[3], "a", encoding="utf-8") as fh:
+        fh.write(f"\n{WORD} .\n")
+    report = build_index([src], root, jobs=1, update=True)
+    assert (report.replaced, report.unchanged, report.indexed) == (1, 5, 6)  # content hashes decide
+    assert hits(root, WORD) == {manifest_ref(src, names[3])}
+
+
+def test_an_index_built_for_another_field_table_is_not_updated(six, tmp_path):
+    src, _names, _extra = six
+    root = tmp_path / "index"
+    first = build_index([src], root, jobs=1)
+    meta_path = root / first.generation / BUILD_JSON
+    meta = json.loads(meta_path.read_text())
+    meta["fields"] = "0000"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(BuildError, match="different field table"):
+        build_index([src], root, jobs=1, update=True)
+
+
+def test_repeated_updates_keep_the_segment_count_bounded(six, tmp_path):
+    src, names, _extra = six
+    root = tmp_path / "index"
+    build_index([src], root, jobs=2)
+    for i in range(8):
+        with open(src / names[i % 6], "a", encoding="utf-8") as fh:
+            fh.write(f"\nround{i} .\n")
+        build_index([src], root, jobs=2, update=True)
+    with open_index(root) as ix:
+        st = ix.stats()
+        assert st["cables"] == 6 and st["segments"] <= 8
+        assert hits(root, "round7") == {manifest_ref(src, names[7 % 6])}
