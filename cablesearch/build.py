@@ -5,7 +5,7 @@ write a private segment; :mod:`cablesearch.buildworkers`) -> the parent resolves
 adopts the worker segments into the index without re-analysis, checks the document count
 against its ledger, and commits.
 
-Guarantees (see ``docs/index-notes.md``):
+Guarantees (see the README, "Building and updating the index"):
 
 * every source is accounted for: indexed, unchanged, a duplicate (reported), or skipped (reported
   with its reason); the index's document count is checked against that ledger before the commit

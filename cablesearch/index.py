@@ -25,21 +25,24 @@ from . import indexdir
 from . import search as _search
 from .build import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV, BuildProgress, BuildReport, build_index
 from .buildworkers import open_whoosh
-from .errors import IndexNotFoundError, IndexStateError
+from .errors import IndexNotFoundError, IndexStateError, UnsafeIndexError
 from .ledger import fields_fingerprint
 from .model import LEVELS, Cable, Classification, Entity, EntityType, Hit
+from .trust import check_index_trust, trusted_by_env
 
 #: Opening races a concurrent swap or commit (a file listed, then removed): retry this often.
 _OPEN_ATTEMPTS = 5
 
 
-def open_index(path: str | os.PathLike[str] | None = None) -> CableIndex:
+def open_index(path: str | os.PathLike[str] | None = None, *, trust: bool = False) -> CableIndex:
     """Open the index at ``path`` (default ``./index``).
 
     IndexNotFoundError when there is none (including a folder with only ``.gitkeep``);
-    IndexStateError when it exists but cannot be used (damaged, or built for another field table).
+    IndexStateError when it exists but cannot be used (damaged, or built for another field table);
+    UnsafeIndexError (an IndexStateError) when another user owns it or others can write it, unless
+    ``trust`` or ``CABLESEARCH_TRUST_INDEX=1`` (see :mod:`cablesearch.trust`).
     """
-    return CableIndex(Path(DEFAULT_INDEX if path is None else path))
+    return CableIndex(Path(DEFAULT_INDEX if path is None else path), trust=trust)
 
 
 def current_whoosh_index(path: str | os.PathLike[str] | None = None) -> Any:
@@ -51,8 +54,9 @@ def current_whoosh_index(path: str | os.PathLike[str] | None = None) -> Any:
 class CableIndex:
     """An open index. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, trust: bool = False) -> None:
         self.root = root
+        self.trust = trust
         self._searcher: Any = None
         self.generation: Path = root
         self.meta: dict[str, Any] = {}
@@ -65,9 +69,11 @@ class CableIndex:
         for attempt in range(_OPEN_ATTEMPTS):
             try:
                 gen = indexdir.live_generation(self.root)
+                if not (self.trust or trusted_by_env()):
+                    check_index_trust(self.root, gen)  # before whoosh unpickles anything
                 ix = open_whoosh(gen)
                 searcher = ix.searcher()
-            except IndexNotFoundError:
+            except (IndexNotFoundError, UnsafeIndexError):
                 raise
             except (IndexStateError, EmptyIndexError, OSError) as e:
                 # CURRENT read just before a swap whose old generation is gone by now, or a file
@@ -207,7 +213,7 @@ class CableIndex:
         return Counter({t.decode("utf-8"): n for t, n in _live_terms(reader, fieldname)})
 
     def stats(self, top: int = 20) -> dict[str, Any]:
-        """Figures about the index, as plain data (see docs/index-notes.md for the keys)."""
+        """Figures about the index, as plain data (the README's "Stats" table lists the keys)."""
         s = self.searcher()
         reader = s.reader()
         classes = self.term_counts("class")

@@ -2,7 +2,7 @@
 
 Each file is parsed WITHOUT its manifest entry; the manifest (the site's own metadata) is then
 the answer key for classification level, tags and subject. Disagreements are sorted into the
-classes of known faults of the site's metadata (docs/parser-notes.md, "Known limits"), decided by
+classes of known faults of the site's metadata (the README, "Known limits"), decided by
 mechanical rules printed below, and the rest. Run with ``-s`` to see the report.
 
 Skipped when the corpus is not there (``../shared/corpus`` beside the repository).

@@ -49,3 +49,14 @@ def test_readme_field_table_is_generated_from_the_field_table():
     from cablesearch.helptext import field_markdown
 
     assert field_markdown() in README, "regenerate the README's field table: python -m cablesearch.helptext"
+
+
+def _without_heading_marks(text: str) -> str:
+    return "\n".join(line.lstrip("#").strip() for line in text.strip().splitlines())
+
+
+def test_readme_query_syntax_is_the_reference_the_cli_prints():
+    from cablesearch.helptext import query_help
+
+    section = README.split("<!-- query-syntax", 1)[1].split("\n", 1)[1].split("<!-- /query-syntax -->", 1)[0]
+    assert _without_heading_marks(section) == _without_heading_marks(query_help())

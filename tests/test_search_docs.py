@@ -1,4 +1,4 @@
-"""The Python example in docs/search-notes.md runs, against an index built from the fixture cables."""
+"""The README's Python API example runs, against an index built from the fixture cables."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import re
 import pytest
 from conftest import FIXTURE_CABLES, ROOT
 
-NOTES = ROOT / "docs" / "search-notes.md"
+NOTES = ROOT / "README.md"
 
 
 def _example() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", NOTES.read_text(encoding="utf-8"), re.S)
-    assert blocks, "docs/search-notes.md has no python example"
+    section = NOTES.read_text(encoding="utf-8").split("\n## Python API", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert blocks, "the README's Python API section has no python example"
     return blocks[0]
 
 

@@ -204,14 +204,14 @@ def test_help_on_fields_and_syntax_come_from_their_sources():
 def test_every_command_and_key_is_in_the_shell_notes():
     from conftest import ROOT
 
-    notes = (ROOT / "docs" / "shell-notes.md").read_text(encoding="utf-8")
+    notes = (ROOT / "README.md").read_text(encoding="utf-8")
     for cmd in REGISTRY:
         assert f":{cmd.name}" in notes, cmd.name
     for keys, _ in KEYS:
         assert keys in notes, keys
     from cablesearch.shell.commands import commands_markdown
 
-    assert commands_markdown() in notes, "regenerate the tables in docs/shell-notes.md from commands_markdown()"
+    assert commands_markdown() in notes, "regenerate the README's shell tables from commands_markdown()"
 
 
 def test_snippet_spans_survive_control_characters():

@@ -2,7 +2,7 @@
 
 Like litecli's ``COMMANDS`` (``litecli/packages/special/main.py``): each command is registered
 once with its usage, its help and the kind of argument it takes (a type from ``suggest.py``,
-which tells the completer what to offer after it). ``docs/shell-notes.md`` lists the same
+which tells the completer what to offer after it). the README lists the same
 commands and keys, and a test keeps them in step.
 """
 
@@ -264,7 +264,7 @@ def help_text(topic: str = "") -> str:
 
 
 def commands_markdown() -> str:
-    """The commands and keys as the docs show them (a test keeps ``docs/shell-notes.md`` in step)."""
+    """The commands and keys as the docs show them (a test keeps the README in step)."""
     rows = ["| command | what it does |", "|---|---|"]
     for c in REGISTRY:
         aka = f"; aliases {', '.join('`:' + a + '`' for a in c.aliases)}" if c.aliases else ""

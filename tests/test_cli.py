@@ -1,0 +1,122 @@
+"""The command line as a user runs it: a subprocess, its output and its exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, index: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "cablesearch", *args]
+    if index is not None:
+        cmd += ["--index", str(index)]
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=120)
+
+
+def test_search_prints_the_seed_cable_and_exits_0(fixture_index_path):
+    r = run("search", "org:FSB AND tag:WTO", index=fixture_index_path)
+    assert r.returncode == 0, r.stderr
+    assert "09MOSCOW2723" in r.stdout
+    assert "INTEL'S CRYPTO IMPORTATION WAIVER" in r.stdout
+    assert "FSB" in r.stdout  # a snippet line shows the match
+    assert "\x1b" not in r.stdout  # NO_COLOR and not a terminal: plain
+
+
+def test_no_results_exit_1_and_bad_query_exit_2_with_caret(fixture_index_path):
+    r = run("search", "tag:NOSUCHTAGATALL", index=fixture_index_path)
+    assert r.returncode == 1
+    r = run("search", "orgg:FSB", index=fixture_index_path)
+    assert r.returncode == 2
+    assert "unknown field 'orgg' -- did you mean 'org'?" in r.stderr
+    lines = r.stderr.splitlines()
+    caret = next(line for line in lines if line.strip().startswith("^"))
+    query_line = lines[lines.index(caret) - 1]
+    assert query_line[caret.index("^"):].startswith("orgg")
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_index_is_a_message_not_a_traceback(tmp_path):
+    r = run("search", "intel", index=tmp_path / "nothing-here")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "cablesearch:" in r.stderr
+
+
+def test_json_count_and_streamed_exports_agree(fixture_index_path):
+    q = "class:confidential"
+    count = run("search", q, "--count", index=fixture_index_path)
+    n = int(count.stdout.strip())
+    assert n > 1
+    doc = json.loads(run("search", q, "--json", "--limit", "3", index=fixture_index_path).stdout)
+    assert doc["total"] == n and len(doc["hits"]) == min(3, n)
+    jl = run("search", q, "--jsonl", index=fixture_index_path).stdout.splitlines()
+    refs_jsonl = [json.loads(line)["ref"] for line in jl]
+    rows = list(csv.DictReader(io.StringIO(run("search", q, "--csv", index=fixture_index_path).stdout)))
+    assert len(refs_jsonl) == len(rows) == n
+    assert [r["ref"] for r in rows] == refs_jsonl
+
+
+def test_sort_by_date_orders_the_listing(fixture_index_path):
+    doc = json.loads(run("search", "*", "--json", "--sort", "date", "--limit", "50", index=fixture_index_path).stdout)
+    dates = [h["date"] for h in doc["hits"] if h["date"]]
+    assert dates == sorted(dates) and len(dates) > 5
+
+
+def test_facets_on_the_command_line(fixture_index_path):
+    r = run("search", "*", "--facets", "class,year", index=fixture_index_path)
+    assert r.returncode == 0
+    assert "CONFIDENTIAL" in r.stdout and "2009" in r.stdout
+
+
+def test_explain_shows_the_tree_and_the_whoosh_query():
+    r = run("search", "--explain", "org:FSB -tag:PREL")
+    assert r.returncode == 0
+    assert "canonical: org:FSB AND NOT tag:PREL" in r.stdout
+    assert "org:fsb" in r.stdout
+
+
+def test_show_prints_the_whole_cable(fixture_index_path):
+    r = run("show", "09moscow2723", index=fixture_index_path)
+    assert r.returncode == 0
+    assert "09MOSCOW2723" in r.stdout and "CONFIDENTIAL" in r.stdout
+    assert "Embassy will follow-up with the FSB" in r.stdout
+    assert run("show", "99NOWHERE1", index=fixture_index_path).returncode == 1
+
+
+def test_stats(fixture_index_path):
+    r = run("stats", "--json", index=fixture_index_path)
+    figures = json.loads(r.stdout)
+    assert figures["cables"] == sum(figures["by_classification"].values()) > 0
+
+
+def test_help_topics():
+    from cablesearch.helptext import field_help, query_help
+
+    assert run("help", "query").stdout.strip() == query_help().strip()
+    assert run("help", "fields").stdout.strip() == field_help().strip()
+
+
+def test_build_reports_skipped_files_and_exit_1(tmp_path, fixture_cables):
+    src = tmp_path / "src"
+    src.mkdir()
+    seed = fixture_cables / "annotated" / "000_615657d95461bb59.txt"
+    (src / seed.name).write_bytes(seed.read_bytes())
+    (src / "empty.txt").write_bytes(b"")
+    r = run("build", str(src), index=tmp_path / "ix")
+    assert r.returncode == 1, r.stderr
+    assert "empty.txt" in r.stderr
+    r = run("search", "org:FSB", "--count", index=tmp_path / "ix")
+    assert r.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("args", [["search"], ["show"], ["build"], ["nosuchcommand"]])
+def test_usage_errors_exit_2(args):
+    r = run(*args)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
