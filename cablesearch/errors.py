@@ -73,5 +73,13 @@ class IndexStateError(CablesearchError):
     """The index exists but cannot be used: corrupt, locked, unsafe, incomplete, or counts disagree."""
 
 
+class UnsafeIndexError(IndexStateError):
+    """The index folder (or a file in it) belongs to another user or can be written by others.
+
+    whoosh keeps stored fields as pickles, so opening such an index could run someone else's code;
+    see :mod:`cablesearch.trust`.
+    """
+
+
 class BuildError(CablesearchError):
     """A build or update failed; the previous index is left as it was."""
