@@ -153,7 +153,9 @@ class _Build:
                 raise
             raise BuildError(f"{e}; the previous index is unchanged") from e
         except OSError as e:
-            raise BuildError(f"build failed: {e}; the previous index is unchanged") from e
+            where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+            raise BuildError(f"cannot build the index in {self.root}: {e.strerror or e}{where}; "
+                             "the previous index is unchanged") from e
 
     def _run_full(self) -> BuildReport:
         number = indexdir.next_generation(self.root)
@@ -221,7 +223,12 @@ class _Build:
             adopted = []
             self._check_count(ix, ledger, committed=True)
             self._finish_report(ledger)
-            self._write_meta(live, ix, ledger, built_at=meta.get("built_at"), updated_at=_now())
+            try:
+                self._write_meta(live, ix, ledger, built_at=meta.get("built_at"), updated_at=_now())
+            except OSError as e:  # after the commit point: the update is in, only its records are not
+                raise BuildError(f"the update of {self.root} is committed, but its records (build.json, "
+                                 f"sources.jsonl) could not be written: {e.strerror or e}; the next "
+                                 "update reads every source again") from e
         finally:
             for name in adopted:  # segment files moved in but never committed
                 (live / name).unlink(missing_ok=True)

@@ -134,6 +134,8 @@ class SegmentBuilder:
             fields = to_whoosh(to_document(cable, content_hash=sha1))
             docnum = self.writer.docnum
             self.writer.add_atomic(fields)
+        except OSError:  # the disk (full, read-only), not this cable: fail the build
+            raise
         except Exception as e:  # e.g. text the analyzers cannot encode; the writer is untouched
             return ItemResult(seq, source, raw.stamp, SKIPPED, key=key, sha1=sha1,
                               reason=f"cannot index: {type(e).__name__}: {e}")
@@ -194,6 +196,11 @@ def _worker_main(worker: int, folder: str, limitmb: int, tasks: Any, results: An
                 break
             results.put(("chunk", worker, builder.process(task)))
         results.put(("done", worker, builder.finish()))
+    except OSError as e:  # the disk (full, read-only): a message for the user, not a traceback
+        if builder is not None:
+            builder.cancel()
+        where = f" ({e.filename})" if e.filename else ""
+        results.put(("error", worker, f"{e.strerror or e}{where}"))
     except BaseException:
         if builder is not None:
             builder.cancel()

@@ -19,11 +19,27 @@ DEFAULT_INDEX = "index"
 
 EXIT_OK, EXIT_NOTHING, EXIT_ERROR = 0, 1, 2
 
-index_option = click.option(
-    "--index", "index_path", default=DEFAULT_INDEX, show_default=True,
-    type=click.Path(file_okay=False, path_type=Path), envvar="CABLESEARCH_INDEX",
-    help="Index directory (or set CABLESEARCH_INDEX).",
-)
+def _trust(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        # One switch for every way this process opens the index (CLI, shell, completion thread).
+        from .trust import TRUST_ENV
+
+        os.environ[TRUST_ENV] = "1"
+    return value
+
+
+def index_option(f: Any) -> Any:
+    """--index DIR and --trust-index, for every command that opens an index."""
+    f = click.option(
+        "--trust-index", is_flag=True, expose_value=False, callback=_trust,
+        help="Open the index even if another user owns it or others can write it (it can run code: "
+        "only for an index you know).",
+    )(f)
+    return click.option(
+        "--index", "index_path", default=DEFAULT_INDEX, show_default=True,
+        type=click.Path(file_okay=False, path_type=Path), envvar="CABLESEARCH_INDEX",
+        help="Index directory (or set CABLESEARCH_INDEX).",
+    )(f)
 
 
 def _use_color(stream: Any = None) -> bool:
