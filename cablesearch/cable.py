@@ -43,7 +43,11 @@ __all__ = ["merge_meta", "normalize_origin", "parse_cable", "parse_datetime", "r
 #: How far into the body the header lines are looked for.
 HEADER_ZONE = 4000
 
+#: C0 controls but tab and newline, DEL, line and paragraph separators: a cable never means them,
+#: and a terminal may act on them. (C1 controls stay: they are what a latin-1 file's 0x80-0x9f
+#: bytes decode to; the renderers drop them.)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_LINE_BREAKS = "\u2028\u2029\x0b\x0c"
 _REDACTED = re.compile(r"X{6,}")
 _REF_NAME = re.compile(r"^(?P<ref>\d\d[A-Z][A-Z-]*[A-Z]\d{1,6})(?:\.[A-Za-z0-9]+)*$")
 _CSV_ROW = re.compile(r'^\s*"\d+","')
@@ -151,8 +155,7 @@ def parse_cable(text: str, *, source: str | None = None, meta: Mapping[str, Any]
     without a year take the cable's year.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _CONTROL.search(text):
-        text = _CONTROL.sub(lambda m: "\n" if m.group(0) in "\u2028\u2029\x0b\x0c" else " ", text)
+    text = _no_controls(text)
     given: dict[str, Any] = {}
     routing = ""
     form_meta: dict[str, Any] = {}
@@ -287,7 +290,9 @@ def _first_paragraph(header: str) -> int:
 def _is_html_page(head: str) -> bool:
     low = head.lower()
     return "<table class='cable'" in low or '<table class="cable"' in low or "<!doctype html" in low or "<html" in low
-_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+# Only from the start of a run of blanks: tried at every blank, ``[ \t]+\n`` scans the rest of the
+# run each time, quadratic on a long run without a newline (100,000 tabs took 23 s).
+_TRAILING_SPACE = re.compile(r"(?<![ \t])[ \t]+\n")
 _PARA_BREAK = re.compile(r"\u2029[ \t]*(?:(\d{1,3}\.)[ \t]*\n?[ \t]*)?")
 
 
@@ -315,12 +320,29 @@ def _tidy(text: str) -> str:
 # --- metadata ----------------------------------------------------------------------------------
 
 
+def _no_controls(text: str) -> str:
+    """Control characters out: line breaks (VT, FF, U+2028/9) to newlines, the others to spaces."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: "\n" if m.group(0) in _LINE_BREAKS else " ", text)
+
+
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _no_controls(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_clean_value(v) for v in value)
+    return value
+
+
 def merge_meta(cable: Cable, meta: Mapping[str, Any]) -> Cable:
     """Put a manifest entry, CSV columns or page metadata over what the text said.
 
     Keys: ``refid``, ``created`` (or ``date``), ``released``, ``classification`` (a label such as
-    ``SECRET//NOFORN``), ``origin`` (``Embassy Moscow``), ``tags``, ``subject``.
+    ``SECRET//NOFORN``), ``origin`` (``Embassy Moscow``), ``tags``, ``subject``. Control
+    characters in the values are dropped, as in the text.
     """
+    meta = {k: _clean_value(v) for k, v in meta.items()}
     changes: dict[str, Any] = {}
     ref = meta.get("refid")
     if isinstance(ref, str) and ref.strip():

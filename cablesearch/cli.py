@@ -8,6 +8,7 @@ reaches the user: errors of ours print their message; anything else prints one l
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -218,7 +219,7 @@ def search(
         click.echo(render.render_json(res, facets=facets))
     else:
         color = _use_color()
-        width = min(click.get_terminal_size()[0], 120) if color else 80
+        width = min(shutil.get_terminal_size().columns, 120) if color else 80
         click.echo(render.render_hits_text(res, color=color, width=width), nl=False)
         if facets:
             click.echo(render.render_facets(facets))

@@ -379,7 +379,7 @@ def iter_csv(hits: Iterable[Hit]) -> Iterator[str]:
             h.rank, sanitize(h.ref), h.date.isoformat() if h.date else "", sanitize(h.classification),
             sanitize(h.origin or ""), sanitize(";".join(h.tags)), sanitize(h.subject or ""),
             "" if h.score is None else f"{h.score:.4f}",
-            sanitize(" … ".join(s.text for s in h.snippets if s.field != "subject")), sanitize(h.source or ""),
+            sanitize(" … ".join(s.text for s in h.snippets if s.field != "subject")), escape_name(h.source or ""),
         ])
 
 

@@ -217,7 +217,7 @@ def test_csv_round_trips_through_csv_reader(ix):
 def test_csv_cells_are_sanitized_and_quoted():
     rows = list(csv.reader(io.StringIO("".join(iter_csv(hostile_results().hits)))))
     rec = dict(zip(rows[0], rows[1], strict=True))
-    assert rec["ref"] == "09EVIL1" and rec["source"] == "cables/evil\n.txt"
+    assert rec["ref"] == "09EVIL1" and rec["source"] == "cables/evil\\n.txt"  # file names shown escaped
     assert "\x1b" not in "".join(rows[1])
 
 

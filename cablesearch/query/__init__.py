@@ -27,13 +27,30 @@ from .ast import (
     Term,
     Wildcard,
 )
-from .parser import MAX_CLAUSES, MAX_DEPTH, MAX_QUERY_LENGTH, lex, parse_query
+from .parser import (
+    MAX_CLAUSES,
+    MAX_DEPTH,
+    MAX_FUZZY_LENGTH,
+    MAX_QUERY_LENGTH,
+    lex,
+    parse_query,
+)
 from .unparse import to_query_string
 
 if TYPE_CHECKING:
-    from .compile import MAX_EXPANSION, check_expansion, compile_query, describe, explain
+    from .compile import (
+        MAX_EXPANSION,
+        MAX_PATTERNS,
+        MAX_RANGES,
+        MAX_TOTAL_EXPANSION,
+        check_expansion,
+        compile_query,
+        describe,
+        explain,
+    )
 
-_LAZY = {"compile_query", "check_expansion", "describe", "explain", "MAX_EXPANSION", "SUBJECT_BOOST"}
+_LAZY = {"compile_query", "check_expansion", "describe", "explain", "MAX_EXPANSION", "MAX_PATTERNS", "MAX_RANGES",
+         "MAX_TOTAL_EXPANSION", "SUBJECT_BOOST"}
 
 
 def __getattr__(name: str) -> Any:
@@ -55,7 +72,11 @@ __all__ = [
     "MAX_CLAUSES",
     "MAX_DEPTH",
     "MAX_EXPANSION",
+    "MAX_FUZZY_LENGTH",
+    "MAX_PATTERNS",
     "MAX_QUERY_LENGTH",
+    "MAX_RANGES",
+    "MAX_TOTAL_EXPANSION",
     "And",
     "Boost",
     "DateRange",

@@ -47,6 +47,7 @@ from .ast import (
     Term,
     Wildcard,
     dump,
+    walk,
 )
 from .unparse import format_number, to_query_string
 
@@ -54,8 +55,19 @@ from .unparse import format_number, to_query_string
 SUBJECT_BOOST = 2.0
 #: Most index terms one prefix, wildcard or fuzzy word may stand for.
 MAX_EXPANSION = 1_000
+#: Most index terms all the prefixes, wildcards and fuzzy words of one query may stand for together.
+MAX_TOTAL_EXPANSION = 2 * MAX_EXPANSION
+#: Most prefixes, wildcards, fuzzy words and ``field:*`` in one query: whoosh scans the index's word
+#: list for each, several times per search, so fifty take seconds even on a 41-cable index.
+MAX_PATTERNS = 4
+#: Most date and number terms in one query: whoosh reads each as a few dozen index terms
+#: (600 ``date:2009..2010`` take 8 s on a 41-cable index).
+MAX_RANGES = 20
 #: Leading characters a fuzzy word must get right (whoosh's default; keeps it fast).
 FUZZY_PREFIX = 1
+#: Most subqueries under one whoosh ``And``: whoosh chains an And's matchers one inside the next, so
+#: 300 terms take seconds and 1,000 overflow the stack (RecursionError); more are nested in groups.
+MAX_AND_CHILDREN = 16
 
 
 @functools.cache
@@ -80,6 +92,7 @@ def compile_query(
     """
     text = query.text if isinstance(query, Query) else ""
     node = query.node if isinstance(query, Query) else query
+    _check_cost(node, text)
     compiler = _Compiler(schema if schema is not None else _default_schema(), text)
     result = compiler.compile(node, 1.0)
     if warnings is not None:
@@ -94,6 +107,39 @@ def compile_query(
     if reader is not None:
         check_expansion(result, reader, max_expansion, text)
     return result
+
+
+def _check_cost(node: Node, text: str) -> None:
+    """Too many prefixes, wildcards and fuzzy words (:data:`MAX_PATTERNS`), or date and number
+    terms (:data:`MAX_RANGES`), for one search: QueryLimitError at the first one over."""
+    patterns = ranges = 0
+    for n in walk(node):
+        if isinstance(n, Prefix | Wildcard | Fuzzy):
+            patterns += 1
+            if patterns > MAX_PATTERNS:
+                raise QueryLimitError(f"query has more than {MAX_PATTERNS} prefixes, wildcards and fuzzy words",
+                                      text, n.start, n.end)
+        elif isinstance(n, DateRange | NumberRange):
+            ranges += 1
+            if ranges > MAX_RANGES:
+                raise QueryLimitError(f"query has more than {MAX_RANGES} date and number terms", text, n.start, n.end)
+
+
+def _and(parts: list[wq.Query]) -> wq.Query:
+    """``wq.And(parts)``, as a tree of Ands of at most :data:`MAX_AND_CHILDREN` when there are more:
+    repeated parts dropped (as whoosh's ``normalize`` does: every one costs time on every
+    document), the exclusions (NOTs) merged into one ``NOT (a OR b ...)``, the rest in nested groups."""
+    if len(parts) <= MAX_AND_CHILDREN:
+        return wq.And(parts)
+    parts = list(dict.fromkeys(parts))
+    keep = [q for q in parts if not isinstance(q, wq.Not)]
+    excluded = [q.query for q in parts if isinstance(q, wq.Not)]
+    if excluded:
+        keep.append(wq.Not(excluded[0] if len(excluded) == 1 else wq.Or(excluded)))
+    while len(keep) > MAX_AND_CHILDREN:
+        step = MAX_AND_CHILDREN
+        keep = [g[0] if len(g) == 1 else wq.And(g) for g in (keep[i:i + step] for i in range(0, len(keep), step))]
+    return keep[0] if len(keep) == 1 else wq.And(keep)
 
 
 def _standalone(q: wq.Query) -> wq.Query:
@@ -123,7 +169,7 @@ class _Compiler:
                 return None
             if all(isinstance(q, wq.Not) for q in parts):
                 parts.insert(0, wq.Every())
-            return parts[0] if len(parts) == 1 else wq.And(parts)
+            return parts[0] if len(parts) == 1 else _and(parts)
         if isinstance(node, Or):
             parts = [_standalone(q) for q in (self.compile(i, boost) for i in node.items) if q is not None]
             if not parts:
@@ -202,19 +248,29 @@ def _expansion(q: wq.Query, reader):
     return None
 
 
-def check_expansion(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str = "") -> None:
+def check_expansion(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str = "",
+                    total_limit: int = MAX_TOTAL_EXPANSION) -> None:
     """Raise :class:`QueryLimitError` if a prefix, wildcard, fuzzy word or ``field:*`` in ``q``
-    would stand for more than ``limit`` index terms. Counts lazily and stops at the limit, so
-    ``a*`` on a big index fails fast instead of stalling."""
+    would stand for more than ``limit`` index terms, or all of them together for more than
+    ``total_limit``. Counts lazily and stops at the limit, so ``a*`` on a big index fails fast
+    instead of stalling."""
+    total = 0
     for leaf in q.leaves() if not q.is_leaf() else (q,):
         terms = _expansion(leaf, reader)
         if terms is None:
             continue
-        if sum(1 for _ in itertools.islice(terms, limit + 1)) > limit:
+        count = sum(1 for _ in itertools.islice(terms, limit + 1))
+        total += count
+        if count > limit or total > total_limit:
             start, end = getattr(leaf, "startchar", 0), getattr(leaf, "endchar", 0)
             shown = text[start:end] if text and end > start else describe(leaf)
-            advice = "make it longer" if isinstance(leaf, wq.Prefix) else "make it more specific"
-            raise QueryLimitError(f"'{shown}' would match more than {limit:,} terms; {advice}", text, start, end)
+            if count > limit:
+                advice = "make it longer" if isinstance(leaf, wq.Prefix) else "make it more specific"
+                message = f"'{shown}' would match more than {limit:,} terms; {advice}"
+            else:
+                message = (f"the prefixes, wildcards and fuzzy words up to '{shown}' would match more than "
+                           f"{total_limit:,} terms in all; use fewer or make them more specific")
+            raise QueryLimitError(message, text, start, end)
 
 
 def describe(q: wq.Query) -> str:
@@ -254,9 +310,17 @@ def explain(text: str, schema: Schema | None = None, *, reader=None) -> str:
     query = parse_query(text)
     warnings = list(query.warnings)
     compiled = compile_query(query, schema, reader=reader, warnings=warnings)
-    lines = ["query:     " + text, "ast:"]
-    lines += ["  " + line for line in dump(query.node).splitlines()]
-    lines.append("canonical: " + to_query_string(query.node))
-    lines.append("whoosh:    " + describe(compiled))
-    lines += ["warning:   " + w.message for w in warnings]
+    lines = ["query:     " + _visible(text), "ast:"]
+    lines += ["  " + _visible(line) for line in dump(query.node).splitlines()]
+    lines.append("canonical: " + _visible(to_query_string(query.node)))
+    lines.append("whoosh:    " + _visible(describe(compiled)))
+    lines += ["warning:   " + _visible(w.message) for w in warnings]
     return "\n".join(lines)
+
+
+def _visible(text: str) -> str:
+    """Control and format characters (ESC, C1, bidi overrides ...) written as Python escapes
+    (``\\x1b``): ``explain`` shows what was typed, and a terminal never acts on it."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -30,6 +30,9 @@ MAX_QUERY_LENGTH = 10_000
 MAX_DEPTH = 32
 #: Most terms (leaves) in one query.
 MAX_CLAUSES = 1_000
+#: Longest word a fuzzy search takes: whoosh builds an automaton in time growing with the length
+#: (a 5,000-letter ``a...a~2`` takes 14 s).
+MAX_FUZZY_LENGTH = 32
 #: Largest proximity: ``"a b"~50``. With stop-word gaps it stays below the engine's entity gap.
 MAX_SLOP = 50
 MAX_BOOST = 1000.0
@@ -68,7 +71,13 @@ def _cache_file() -> str | bool:
 @functools.cache
 def _parser() -> Lark:
     """The LALR parser, once per process: about 35 ms to build, 3 ms from lark's cache."""
-    return Lark(_grammar_text(), parser="lalr", lexer="basic", propagate_positions=True, cache=_cache_file())
+    parser = Lark(_grammar_text(), parser="lalr", lexer="basic", propagate_positions=True, cache=_cache_file())
+    # Lark.lex() builds a new lexer (and its scanner regexes) on every call unless the instance
+    # has one, and lark sets it only when parser=None: ~250 us per call, more than lexing a
+    # query. Build it once; it is the lexer lex() would build.
+    if not hasattr(parser, "lexer"):
+        parser.lexer = parser._build_lexer()
+    return parser
 
 
 def parse_query(text: str) -> Query:
@@ -80,6 +89,11 @@ def parse_query(text: str) -> Query:
         )
     if not text.strip():
         raise QuerySyntaxError("empty query", text, 0, len(text))
+    if (bad := _SURROGATE.search(text)) is not None:
+        # what a byte that is not UTF-8 becomes in argv (surrogateescape); no index term holds one,
+        # and whoosh cannot encode it (UnicodeEncodeError)
+        raise QuerySyntaxError("the query holds an undecodable character (bytes that are not UTF-8?)",
+                               text, bad.start())
     _check_parens(text)
     try:
         tree = _parser().parse(text)
@@ -97,6 +111,8 @@ def parse_query(text: str) -> Query:
 
 def _check_parens(text: str) -> None:
     """Deep parentheses, before the parser sees them (so ``((((…`` fails as too deep, not unclosed)."""
+    if text.count("(") <= MAX_DEPTH:  # fewer "(" than the limit: no need to lex
+        return
     depth = 0
     try:
         for tok in _parser().lex(text):
@@ -117,6 +133,9 @@ def _check_depth(tree: Tree, text: str) -> None:
             if depth > MAX_DEPTH:
                 raise QueryLimitError(f"query nests more than {MAX_DEPTH} levels deep", text, t.meta.start_pos)
         stack.extend((c, depth) for c in t.children if isinstance(c, Tree))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _check_clauses(node: Node, text: str) -> None:
@@ -298,6 +317,9 @@ class _ToAst:
         digits = tilde[1:]
         if digits not in ("", "1", "2"):
             raise self.error("fuzzy distance must be 1 or 2", tilde)
+        if len(tok) > MAX_FUZZY_LENGTH:
+            raise QueryLimitError(f"a fuzzy word may be at most {MAX_FUZZY_LENGTH} characters long", self.text,
+                                  tok.start_pos, tok.end_pos)
         return nodes.Fuzzy(field, str(tok), int(digits or 1), start=tree.meta.start_pos, end=tree.meta.end_pos)
 
     def _phrase_text(self, tok: Token, field: str | None) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
+from ..render import sanitize
 from ..schema import FIELDS, Field
 from .commands import REGISTRY, Registry
 from .suggest import (
@@ -97,7 +98,11 @@ class ShellCompleter(Completer):
         if self.values is None:
             return
         start = -(len(s.prefix) + (1 if s.quoted else 0))
-        for value, count in self.values.get(s.field).match(s.prefix, self.max_values):
+        for raw, count in self.values.get(s.field).match(s.prefix, self.max_values):
+            # Values come from cable text: no control character may reach the menu or the query.
+            value = sanitize(raw).strip()
+            if not value:
+                continue
             yield Completion(quote_value(value, force=s.quoted), start, display=value,
                              display_meta=f"{count:,} cable{'s' if count != 1 else ''}")
 
