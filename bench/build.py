@@ -34,28 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        p, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(p)
-        rss[p] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        total += rss.get(p, 0)
-        stack.extend(children.get(p, ()))
-    return total
+from _proc import tree_rss  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
 
 
 def _corpus_stats(corpus: Path) -> tuple[int, int]:
@@ -132,7 +111,7 @@ def _measure(argv: list[str]) -> dict:
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, tree_rss(proc.pid))
             stop.wait(0.05)
 
     t = threading.Thread(target=sample, daemon=True)
