@@ -291,7 +291,7 @@ class _Build:
                 if item.status == SKIPPED:
                     ledger.skip(item.source, item.reason)
                 elif item.status == WRITTEN:
-                    ledger.add(_candidate(item, (result.worker, item.docnum)))
+                    ledger.add(_candidate(item, (item.unit, item.docnum)))
                 elif item.status == SAME:
                     ledger.add_same(_candidate(item, None))
         self._emit("indexing", force=False, ledger=ledger)
@@ -305,13 +305,13 @@ class _Build:
             storage = whoosh_storage(out.folder)
             found = whoosh_index.TOC.read(storage, INDEX_NAME).segments
             if len(found) != 1 or found[0].doc_count_all() != out.written:
-                raise BuildError(f"worker {out.worker} wrote {out.written} cables but its segment holds "
+                raise BuildError(f"worker {out.worker} wrote {out.written} cables into segment {out.unit}, which holds "
                                  f"{sum(s.doc_count_all() for s in found)}; the previous index is unchanged")
             seg = found[0]
             for name in os.listdir(out.folder):
                 if name.startswith(seg.segment_id() + "."):
                     os.rename(os.path.join(out.folder, name), dest / name)
-            for docnum in ledger.deleted_docs(out.worker):
+            for docnum in ledger.deleted_docs(out.unit):
                 seg.delete_document(docnum)
             segments.append(seg)
         return segments

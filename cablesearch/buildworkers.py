@@ -39,6 +39,10 @@ from .segwriter import WorkerWriter
 from .sources import RawCable, load_cable
 
 INDEX_NAME = "MAIN"
+#: Cables per segment a worker writes before it starts another (bounds the memory of its flush).
+SEGMENT_DOCS = 40_000
+#: Unit numbers: worker * UNITS_PER_WORKER + the worker's segment number.
+UNITS_PER_WORKER = 100_000
 
 
 def whoosh_storage(folder: str | Path) -> FileStorage:
@@ -83,6 +87,8 @@ class ItemResult:
     sha1: str = ""
     docnum: int = -1
     reason: str = ""
+    #: The segment the document went into (see ``SegmentBuilder``); with ``docnum``, where it is.
+    unit: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,27 +100,50 @@ class ChunkResult:
 
 @dataclass(frozen=True, slots=True)
 class WorkerOutput:
-    """What a worker leaves: its folder (a whoosh index of one segment, or none) and its count."""
+    """One segment a worker left: its unit number, its folder (a whoosh index of that one
+    segment) and how many cables went into it."""
 
     worker: int
+    unit: int
     folder: str
     written: int
 
 
 class SegmentBuilder:
-    """One worker's private index: parse chunks into it, then commit one segment."""
+    """One worker's private indexes: parse chunks into the current one; every ``segment_docs``
+    cables, commit it (one segment) and start the next.
 
-    def __init__(self, worker: int, folder: Path, limitmb: int = DEFAULT_LIMITMB) -> None:
+    The roll-over bounds memory whatever the corpus size: whoosh's term table writer keeps about
+    140 bytes per distinct term of a segment until the segment is closed, and a synthetic
+    corpus's vocabulary grows without end.
+    """
+
+    def __init__(self, worker: int, folder: Path, limitmb: int = DEFAULT_LIMITMB,
+                 segment_docs: int | None = None) -> None:
         self.worker = worker
         self.folder = folder
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        ix = whoosh_storage(folder).create_index(whoosh_schema(), indexname=INDEX_NAME)
+        self.limitmb = limitmb
+        self.segment_docs = segment_docs or SEGMENT_DOCS
+        self.outputs: list[WorkerOutput] = []
+        self.written = 0  # in all segments
+        self._start()
+
+    def _start(self) -> None:
+        self.unit = self.worker * UNITS_PER_WORKER + len(self.outputs)
+        self.part = self.folder / f"s{len(self.outputs)}"
+        self.part.mkdir(mode=0o700, parents=True, exist_ok=True)
+        ix = whoosh_storage(self.part).create_index(whoosh_schema(), indexname=INDEX_NAME)
         # compound=True costs one more copy of the segment (in the workers, in parallel), and buys
-        # a segment that is one file, opened (mmapped) whole when a reader opens: an open index
-        # keeps reading it after a rebuild deleted it. Loose segment files are opened lazily,
-        # so a reader would find them gone.
-        self.writer = WorkerWriter(ix, limitmb=limitmb, compound=True)
-        self.written = 0
+        # a segment that is one file, opened when a reader opens: an open index keeps reading it
+        # after a rebuild deleted it. Loose segment files are opened lazily: a reader would find
+        # them gone.
+        self.writer = WorkerWriter(ix, limitmb=self.limitmb, compound=True)
+        self.in_part = 0
+
+    def _roll(self) -> None:
+        self.writer.commit(merge=False)
+        self.outputs.append(WorkerOutput(self.worker, self.unit, str(self.part), self.in_part))
+        self._start()
 
     def process(self, task: Task) -> ChunkResult:
         return ChunkResult(task.number, self.worker, tuple(self._one(seq, raw, old) for seq, raw, old in task.items))
@@ -140,14 +169,19 @@ class SegmentBuilder:
             return ItemResult(seq, source, raw.stamp, SKIPPED, key=key, sha1=sha1,
                               reason=f"cannot index: {type(e).__name__}: {e}")
         self.written += 1
-        return ItemResult(seq, source, raw.stamp, WRITTEN, key=key, sha1=sha1, docnum=docnum)
+        self.in_part += 1
+        unit = self.unit
+        if self.in_part >= self.segment_docs:
+            self._roll()
+        return ItemResult(seq, source, raw.stamp, WRITTEN, key=key, sha1=sha1, docnum=docnum, unit=unit)
 
-    def finish(self) -> WorkerOutput:
-        if self.written:
+    def finish(self) -> list[WorkerOutput]:
+        if self.in_part:
             self.writer.commit(merge=False)
+            self.outputs.append(WorkerOutput(self.worker, self.unit, str(self.part), self.in_part))
         else:
             self.writer.cancel()
-        return WorkerOutput(self.worker, str(self.folder), self.written)
+        return self.outputs
 
     def cancel(self) -> None:
         with contextlib.suppress(Exception):
@@ -161,28 +195,28 @@ class SegmentBuilder:
 class InlineRunner:
     """``jobs == 1``: the caller's process does the work; no pool, no pickling."""
 
-    def __init__(self, workdir: Path, limitmb: int = DEFAULT_LIMITMB) -> None:
-        self.builder = SegmentBuilder(0, workdir / "w0", limitmb)
+    def __init__(self, workdir: Path, limitmb: int = DEFAULT_LIMITMB, segment_docs: int = SEGMENT_DOCS) -> None:
+        self.builder = SegmentBuilder(0, workdir / "w0", limitmb, segment_docs)
 
     def run(self, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
         for task in tasks:
             yield self.builder.process(task)
 
     def finish(self) -> list[WorkerOutput]:
-        return [self.builder.finish()]
+        return self.builder.finish()
 
     def abort(self) -> None:
         self.builder.cancel()
 
 
-def _worker_main(worker: int, folder: str, limitmb: int, tasks: Any, results: Any) -> None:
+def _worker_main(worker: int, folder: str, limitmb: int, segment_docs: int, tasks: Any, results: Any) -> None:
     """A worker process: build its segment from the chunks it gets until told to finish."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     _die_with_parent()
     parent = mp.parent_process()
     builder = None
     try:
-        builder = SegmentBuilder(worker, Path(folder), limitmb)
+        builder = SegmentBuilder(worker, Path(folder), limitmb, segment_docs)
         while True:
             try:
                 task = tasks.get(timeout=1.0)
@@ -229,13 +263,15 @@ class ProcessRunner:
     and fails the build with BuildError; the workers notice a parent that died and stop.
     """
 
-    def __init__(self, jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB) -> None:
+    def __init__(self, jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB,
+                 segment_docs: int = SEGMENT_DOCS) -> None:
         ctx = mp.get_context()
         self.tasks = ctx.Queue(maxsize=2 * jobs)
         self.results = ctx.Queue()
         self.procs = [
             ctx.Process(target=_worker_main, name=f"cablesearch-build-{i}",
-                        args=(i, str(workdir / f"w{i}"), limitmb, self.tasks, self.results), daemon=True)
+                        args=(i, str(workdir / f"w{i}"), limitmb, segment_docs, self.tasks, self.results),
+                        daemon=True)
             for i in range(jobs)
         ]
         self._stop = threading.Event()
@@ -285,7 +321,7 @@ class ProcessRunner:
     def finish(self) -> list[WorkerOutput]:
         for _ in self.procs:
             self._put(None, block=True)
-        outputs: dict[int, WorkerOutput] = {}
+        outputs: dict[int, list[WorkerOutput]] = {}
         while len(outputs) < len(self.procs):
             msg = self._get()
             if msg is None:
@@ -297,7 +333,7 @@ class ProcessRunner:
             self._finished.add(worker)
         for p in self.procs:
             p.join(timeout=30)
-        return [outputs[i] for i in sorted(outputs)]
+        return [out for i in sorted(outputs) for out in outputs[i]]
 
     def abort(self) -> None:
         self._stop.set()
@@ -338,8 +374,12 @@ class ProcessRunner:
         return None
 
 
-def make_runner(jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB) -> InlineRunner | ProcessRunner:
-    return InlineRunner(workdir, limitmb) if jobs <= 1 else ProcessRunner(jobs, workdir, limitmb)
+def make_runner(jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB,
+                segment_docs: int | None = None) -> InlineRunner | ProcessRunner:
+    segment_docs = segment_docs or SEGMENT_DOCS  # read here, in the parent, whatever the start method
+    if jobs <= 1:
+        return InlineRunner(workdir, limitmb, segment_docs)
+    return ProcessRunner(jobs, workdir, limitmb, segment_docs)
 
 
 def remove_tree(path: Path, on_error: Callable[[Exception], None] | None = None) -> None:

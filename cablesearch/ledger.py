@@ -116,7 +116,7 @@ class Entry:
 
 @dataclass(slots=True)
 class Candidate:
-    """A source that yielded a key in this run; ``doc``: OLD, ``(worker, docnum)`` of a new
+    """A source that yielded a key in this run; ``doc``: OLD, ``(unit, docnum)`` of a new
     document, or None (its content has no document: a duplicate that must be read to be revived)."""
 
     seq: int
@@ -252,12 +252,12 @@ class Ledger:
                     out.append(e.key)
         return out
 
-    def deleted_docs(self, worker: int) -> list[int]:
-        """New documents of ``worker`` that lost to another source with the same key."""
+    def deleted_docs(self, unit: int) -> list[int]:
+        """New documents of segment ``unit`` that lost to another source with the same key."""
         winners = self.winners
         return sorted(
             c.doc[1] for c in self._by_source.values()
-            if isinstance(c.doc, tuple) and c.doc[0] == worker and winners[c.key.lower()] is not c
+            if isinstance(c.doc, tuple) and c.doc[0] == unit and winners[c.key.lower()] is not c
         )
 
     def duplicates(self) -> list[tuple[str, str, str]]:

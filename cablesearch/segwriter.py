@@ -28,8 +28,8 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.formats import Positions
 from whoosh.writing import PostingPool, SegmentWriter
 
-#: Postings per pickled batch in a spilled run.
-RUN_BATCH = 4096
+#: Postings per pickled batch in a spilled run (the final merge holds one batch per run in memory).
+RUN_BATCH = 1024
 #: The stem cache is dropped (not trimmed) past this many words; stemming is a pure function.
 STEM_CACHE_MAX = 400_000
 

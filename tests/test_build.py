@@ -241,3 +241,17 @@ def test_a_build_that_indexes_nothing_keeps_the_old_index(fixture_cables, tmp_pa
         build_index([tmp_path / "empty"], root, jobs=1, update=True)
     with open_index(root) as ix:
         assert ix.doc_count() == report.indexed
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_workers_roll_over_to_new_segments_and_nothing_changes(fixture_cables, fixture_index_path, tmp_path,
+                                                               monkeypatch, jobs):
+    from cablesearch import buildworkers
+
+    monkeypatch.setattr(buildworkers, "SEGMENT_DOCS", 7)  # read by the parent, handed to the workers
+    report = build_index([fixture_cables], tmp_path / "index", jobs=jobs)
+    with open_index(tmp_path / "index") as ix:
+        st = ix.stats()
+        assert st["segments"] >= report.seen // 7
+        assert st["cables"] == report.indexed and st["deleted"] == 1  # the duplicate, wherever it landed
+    assert stored_by_ref(tmp_path / "index") == stored_by_ref(fixture_index_path)
