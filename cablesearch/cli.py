@@ -7,6 +7,7 @@ reaches the user: errors of ours print their message; anything else prints one l
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 DEFAULT_INDEX = "index"
 
@@ -172,8 +174,9 @@ def stats(index_path: Path, as_json: bool) -> None:
 @click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True)
 @click.option("--facets", "facet_fields", default="", help="Comma-separated fields to count, e.g. tag,class,year.")
 @click.option("--json", "fmt", flag_value="json", help="One JSON document with the page of results.")
-@click.option("--jsonl", "fmt", flag_value="jsonl", help="Every match, one JSON object a line (streamed).")
-@click.option("--csv", "fmt", flag_value="csv", help="Every match as CSV (streamed).")
+@click.option("--jsonl", "fmt", flag_value="jsonl",
+              help="Every match, one JSON object a line (streamed); with -n or -p, that page only.")
+@click.option("--csv", "fmt", flag_value="csv", help="Every match as CSV (streamed); with -n or -p, that page only.")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
 @click.option("--explain", is_flag=True, help="Print the parse tree, canonical query and whoosh query; search nothing.")
 def search(
@@ -205,7 +208,11 @@ def search(
                     seen[0] += 1
                     yield hit
 
-            for line in lines(counted(ix.iter_search(query, sort=sort))):
+            hits: Any = ix.iter_search(query, sort=sort)
+            ctx = click.get_current_context()
+            if any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT for p in ("limit", "page")):
+                hits = itertools.islice(hits, (page - 1) * limit, page * limit)
+            for line in lines(counted(hits)):
                 click.echo(line, nl=False)
             raise SystemExit(EXIT_OK if seen[0] else EXIT_NOTHING)
         res = ix.search(query, limit=limit, page=page, sort=sort)

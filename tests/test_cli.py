@@ -63,6 +63,21 @@ def test_json_count_and_streamed_exports_agree(fixture_index_path):
     assert [r["ref"] for r in rows] == refs_jsonl
 
 
+def test_streamed_exports_honour_an_explicit_page(fixture_index_path):
+    q = "class:confidential"
+    out = run("search", q, "--jsonl", index=fixture_index_path).stdout
+    every = [json.loads(line)["ref"] for line in out.splitlines()]
+    assert len(every) > 5
+    first = [json.loads(line)["ref"] for line in
+             run("search", q, "--jsonl", "-n", "2", index=fixture_index_path).stdout.splitlines()]
+    assert first == every[:2]
+    rows = list(csv.DictReader(io.StringIO(run("search", q, "--csv", "-n", "2", "-p", "2",
+                                               index=fixture_index_path).stdout)))
+    assert [r["ref"] for r in rows] == every[2:4]
+    beyond = run("search", q, "--csv", "-n", "10", "-p", "999", index=fixture_index_path)
+    assert beyond.returncode == 1
+
+
 def test_sort_by_date_orders_the_listing(fixture_index_path):
     doc = json.loads(run("search", "*", "--json", "--sort", "date", "--limit", "50", index=fixture_index_path).stdout)
     dates = [h["date"] for h in doc["hits"] if h["date"]]
