@@ -287,6 +287,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         raise SystemExit(130) from None
+    except click.exceptions.NoSuchOption as e:
+        e.show()
+        word = next((a for a in (argv if argv is not None else sys.argv[1:]) if a.startswith(e.option_name)), "")
+        if e.ctx is not None and e.ctx.command.name == "search" and len(word) > 2 and not word.startswith("--"):
+            # `cablesearch search -tag:PREL`: a query starting with '-' read as options.
+            click.echo(f"A query that starts with '-' goes after '--': cablesearch search -- '{word}' "
+                       f"(or write NOT: 'NOT {word[1:]}')", err=True)
+        raise SystemExit(EXIT_ERROR) from None
     except click.ClickException as e:
         e.show()
         raise SystemExit(EXIT_ERROR) from None

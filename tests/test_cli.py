@@ -43,6 +43,16 @@ def test_no_results_exit_1_and_bad_query_exit_2_with_caret(fixture_index_path):
     assert "Traceback" not in r.stderr
 
 
+def test_a_query_starting_with_a_minus_is_explained_not_a_bare_usage_error(fixture_index_path):
+    r = run("search", "-tag:PREL", index=fixture_index_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "cablesearch search -- '-tag:PREL'" in r.stderr and "NOT tag:PREL" in r.stderr
+    after_dashes = run("search", "--count", "--index", str(fixture_index_path), "--", "-tag:PREL")
+    negated = run("search", "NOT tag:PREL", "--count", index=fixture_index_path)
+    assert after_dashes.returncode == 0 and after_dashes.stdout == negated.stdout
+    assert int(negated.stdout) > 0
+
+
 def test_missing_index_is_a_message_not_a_traceback(tmp_path):
     r = run("search", "intel", index=tmp_path / "nothing-here")
     assert r.returncode == 2
