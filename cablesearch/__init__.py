@@ -15,9 +15,30 @@ from .model import Cable, Classification, Entity, EntityType, Hit, Paragraph, Sn
 
 __version__ = "0.1.0"
 
+#: The index API, imported on first use (``import cablesearch`` stays cheap for the shell's start).
+_LAZY = {
+    "build_index": "build", "BuildReport": "build", "BuildProgress": "build",
+    "open_index": "index", "CableIndex": "index",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cablesearch' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "BuildError",
+    "BuildProgress",
+    "BuildReport",
     "Cable",
+    "CableIndex",
     "CableParseError",
     "CablesearchError",
     "Classification",
@@ -34,4 +55,6 @@ __all__ = [
     "Span",
     "UnknownFieldError",
     "__version__",
+    "build_index",
+    "open_index",
 ]
