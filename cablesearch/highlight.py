@@ -84,7 +84,7 @@ class Highlighter:
 
     def _regions(self, text: str) -> list[tuple[int, int]]:
         rx = self._starts_re
-        if rx is None:
+        if rx is None or not text.isascii():  # accents fold away in analysis: "SÃO" is "sao"
             return [(0, len(text))]
         regions: list[tuple[int, int]] = []
         for m in rx.finditer(text):

@@ -8,9 +8,9 @@ Three changes to whoosh 2.7's writer, each producing exactly what the stock writ
    field; when a later field raises, the earlier postings stay in the pool under a document
    number the next document reuses, and the lengths column is off by one: a silent corruption.
 2. Text fields whose analyzer is whoosh's stock ``StemmingAnalyzer`` chain (regex tokenizer,
-   lowercase, stop words, stemmer) are analysed by one loop over ``re.findall`` with a stem
-   cache, instead of a generator chain that moves a Token object through four filters (2-3x
-   faster on cable bodies). Any other analyzer goes through whoosh as usual.
+   lowercase, optionally a charset filter, stop words, stemmer) are analysed by one loop over
+   ``re.findall`` with a stem cache, instead of a generator chain that moves a Token object
+   through the filters (2-3x faster on cable bodies). Any other analyzer goes through whoosh as usual.
 3. The posting pool spills its sorted runs as pickled batches instead of one pickle per posting,
    and the final flush reads field lengths from memory instead of seeking in a column file once
    per posting.
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any
 
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.formats import Positions
 from whoosh.writing import PostingPool, SegmentWriter
@@ -97,6 +97,11 @@ class _FastText:
         if not isinstance(field.format, Positions) or not isinstance(ana, CompositeAnalyzer):
             return
         items = list(ana.items)
+        # Optionally a CharsetFilter (accent folding) after the lowercasing.
+        self.charmap: Any = None
+        if len(items) == 5 and type(items[2]) is CharsetFilter:
+            self.charmap = items[2].charmap
+            items = items[:2] + items[3:]
         kinds = [RegexTokenizer, LowercaseFilter, StopFilter, StemFilter]
         if len(items) != 4 or any(type(i) is not k for i, k in zip(items, kinds, strict=True)):
             return
@@ -116,13 +121,15 @@ class _FastText:
 
     def index(self, text: str) -> list[tuple[bytes, int, float, bytes]]:
         """What ``field.index(text)`` yields, in the same order."""
-        stops, mn, mx, ignore, cache = self.stops, self.min, self.max, self.ignore, self.cache
+        stops, mn, mx, ignore, cache, charmap = self.stops, self.min, self.max, self.ignore, self.cache, self.charmap
         if len(cache) > STEM_CACHE_MAX:
             cache.clear()
         poses: dict[str, list[int]] = {}
         pos = None
         for i, word in enumerate(self.findall(text)):
             word = word.lower()
+            if charmap is not None and not word.isascii():  # the map only changes non-ASCII letters
+                word = word.translate(charmap)
             n = len(word)
             if n < mn or (mx is not None and n > mx) or word in stops:
                 continue
