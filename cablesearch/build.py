@@ -24,6 +24,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from .buildworkers import (
     whoosh_storage,
 )
 from .engine import whoosh_schema
-from .errors import BuildError, CableParseError, CablesearchError
+from .errors import BuildError, CableParseError, CablesearchError, IndexStateError, UnsafeIndexError
 from .ledger import (
     INDEXED,
     SKIPPED_TSV,
@@ -61,6 +62,7 @@ from .ledger import (
     write_sources,
 )
 from .sources import RawCable, discover
+from .trust import check_index_trust, trusted_by_env
 
 DEFAULT_INDEX = "index"
 FORMAT = 1
@@ -69,8 +71,19 @@ BUILD_JSON = "build.json"
 CHUNK = 250
 #: An update with at most this many tasks to read (8 + 16 + 32 cables) runs in-process.
 INLINE_UPDATE_TASKS = 3
+#: Seconds an update waits for whoosh's own write lock (held only by a live writer: it is an flock,
+#: dropped by the kernel when its holder dies, so a killed update never leaves it held).
+WRITER_TIMEOUT = 10.0
 
 Sources = Iterable[str | os.PathLike[str] | RawCable] | str | os.PathLike[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildNotice(BuildProgress):
+    """A progress event that carries a message for the user (phase ``"recovered"``: what a killed
+    build left was found and cleared). Front ends print ``message``; other callbacks can ignore it."""
+
+    message: str = ""
 
 
 def build_index(
@@ -81,19 +94,22 @@ def build_index(
     progress: Callable[[BuildProgress], None] | None = None,
     update: bool = False,
     limitmb: int | None = None,
+    trust: bool = False,
 ) -> BuildReport:
     """Build the index at ``path`` from ``sources``, or update it in place with ``update=True``.
 
     ``sources``: paths (folders, ``cables.csv`` files, single cable files) and/or RawCables, e.g.
     ``sample_sources()``; None: the paths the live index was built from. ``jobs``: worker
     processes (None: one per core; 1: in this process). ``progress`` gets :class:`BuildProgress`
-    events. ``limitmb``: posting memory per worker. Raises BuildError when the build cannot
-    complete; the previous index is then unchanged.
+    events, :class:`BuildNotice` among them. ``limitmb``: posting memory per worker. Raises
+    BuildError when the build cannot complete; the previous index is then unchanged. An update
+    opens the live index, so it first checks it as ``open_index`` does (UnsafeIndexError; ``trust``
+    or ``CABLESEARCH_TRUST_INDEX=1`` skips the check; see :mod:`cablesearch.trust`).
     """
     jobs = max(1, int(jobs or os.cpu_count() or 1))
     root = Path(path)
     kwargs = {"limitmb": limitmb} if limitmb else {}
-    return _Build(root, sources, jobs, progress, update, kwargs).run()
+    return _Build(root, sources, jobs, progress, update, kwargs, trust=trust).run()
 
 
 def iter_raw(sources: Sources) -> Iterator[RawCable]:
@@ -119,8 +135,9 @@ def _recorded_paths(sources: Sources) -> list[str] | None:
 
 class _Build:
     def __init__(self, root: Path, sources: Sources, jobs: int, progress: Callable[[BuildProgress], None] | None,
-                 update: bool, runner_kwargs: dict[str, Any]) -> None:
+                 update: bool, runner_kwargs: dict[str, Any], *, trust: bool = False) -> None:
         self.root = root
+        self.trust = trust
         self.sources = sources
         self.jobs = jobs
         self.progress = progress
@@ -136,8 +153,10 @@ class _Build:
 
     def run(self) -> BuildReport:
         try:
-            with indexdir.build_lock(self.root):
-                indexdir.clean_leftovers(self.root)
+            if self.update:
+                self._check_trust()  # before the lock, which makes the folder private (0700)
+            with indexdir.build_lock(self.root, "update" if self.update else "build") as killed:
+                self._recover(killed, indexdir.clean_leftovers(self.root))
                 live = indexdir.read_current(self.root)
                 if self.sources is None:  # the sources the live index was built from
                     recorded = _read_json(self.root / live / BUILD_JSON).get("sources") if live else None
@@ -148,14 +167,44 @@ class _Build:
                     return self._run_update(self.root / live)
                 self.report.update = False
                 return self._run_full()
+        except UnsafeIndexError:
+            raise  # the same refusal as every command that opens the index; nothing was touched
         except CablesearchError as e:
             if isinstance(e, BuildError):
                 raise
             raise BuildError(f"{e}; the previous index is unchanged") from e
+        except whoosh_index.LockError as e:  # whoosh's own write lock, held by a live writer
+            raise BuildError(f"the index in {self.root} is being written by another program (whoosh's write "
+                             "lock is held); the index is unchanged") from e
         except OSError as e:
             where = f" ({e.filename})" if getattr(e, "filename", None) else ""
             raise BuildError(f"cannot build the index in {self.root}: {e.strerror or e}{where}; "
                              "the previous index is unchanged") from e
+
+    def _check_trust(self) -> None:
+        """An update unpickles the live index: refuse one that someone else could have written."""
+        if self.trust or trusted_by_env():
+            return
+        try:
+            live = indexdir.read_current(self.root) if self.root.is_dir() else None
+        except IndexStateError:
+            return  # damaged: the update fails on it with its own message, before unpickling
+        if live is not None and (self.root / live).is_dir():
+            check_index_trust(self.root, self.root / live)
+
+    def _recover(self, killed: indexdir.LockHolder | None, removed: list[str]) -> None:
+        """Say what a killed build left (its lock record, its folders), now cleared."""
+        if killed is None and not removed:
+            return
+        what = f" ({', '.join(removed[:3])}{', ...' if len(removed) > 3 else ''})" if removed else ""
+        if killed is None:
+            message = f"removed what an interrupted build left in {self.root}{what}"
+        else:
+            who = f"a previous {killed.action} ({killed.describe()})" if killed.pid > 0 else "a previous build"
+            left = f"its leftovers removed{what}" if removed else "it left nothing else behind"
+            message = f"{who} of {self.root} was killed; its lock is cleared and {left}"
+        if self.progress is not None:
+            self.progress(BuildNotice("recovered", 0, None, 0, message))
 
     def _run_full(self) -> BuildReport:
         number = indexdir.next_generation(self.root)
@@ -206,7 +255,7 @@ class _Build:
                 raise BuildError("the update would remove every cable (are these the sources of the build?); "
                                  "the index is unchanged")
             self._emit("merging", force=True)
-            writer = ix.writer(timeout=10.0)
+            writer = ix.writer(timeout=WRITER_TIMEOUT)
             try:
                 ref_field = writer.schema["ref"]
                 for key in ledger.old_docs_to_delete():
@@ -415,4 +464,5 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["BUILD_JSON", "DEFAULT_INDEX", "SKIPPED_TSV", "BuildProgress", "BuildReport", "build_index", "iter_raw"]
+__all__ = ["BUILD_JSON", "DEFAULT_INDEX", "SKIPPED_TSV", "BuildNotice", "BuildProgress", "BuildReport", "build_index",
+           "iter_raw"]

@@ -102,6 +102,12 @@ class _Progress:
         return self
 
     def __call__(self, event: Any) -> None:
+        message = getattr(event, "message", "")
+        if message:  # a BuildNotice: e.g. a killed build's lock and leftovers were cleared
+            from .render import sanitize
+
+            click.echo(f"cablesearch: {sanitize(message)}", err=True)
+            return
         done = getattr(event, "done", 0)
         total = getattr(event, "total", None)
         skipped = getattr(event, "skipped", 0)

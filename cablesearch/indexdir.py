@@ -5,7 +5,7 @@ Plain file-system code; no whoosh here. The layout of ``index/``::
     index/
       .gitkeep            (untouched; the repo tracks the folder)
       CURRENT             "gen-000003": names the live generation; replaced atomically
-      .build.lock         locked (lockf) by the one build or update running
+      .build.lock         locked (lockf) by the one build or update running; holds its pid record
       gen-000003/         the live generation: a whoosh index plus build.json, sources.jsonl, skipped.tsv
       gen-000004.tmp-81/  a build in progress (pid 81); renamed to gen-000004 when complete
 
@@ -20,11 +20,16 @@ disturb it (POSIX keeps deleted files readable while they are open).
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
 import re
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import BuildError, IndexNotFoundError, IndexStateError
@@ -80,19 +85,92 @@ def make_private_dir(path: Path) -> None:
         os.chmod(path, 0o700)
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds (or held) the build lock: the record a build writes into ``.build.lock``.
+
+    ``proc_start`` (the process's start time in clock ticks since boot, from ``/proc``) and
+    ``boot_id`` tell a live holder from a later process that reused its pid.
+    """
+
+    pid: int
+    action: str = "build"
+    started: str = ""
+    host: str = ""
+    boot_id: str = ""
+    proc_start: int | None = None
+
+    def describe(self) -> str:
+        """``"pid 1234, started 2026-11-27 17:01"`` (plus the host when it is not this one)."""
+        parts = [f"pid {self.pid}"]
+        if self.started:
+            with contextlib.suppress(ValueError):
+                when = datetime.fromisoformat(self.started).astimezone()
+                parts.append(f"started {when:%Y-%m-%d %H:%M}")
+        if self.host and self.host != socket.gethostname():
+            parts.append(f"on {self.host}")
+        return ", ".join(parts)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> LockHolder | None:
+        """The record in ``text``; None when ``text`` is empty; a holder with pid 0 when unreadable."""
+        if not text.strip():
+            return None
+        try:
+            data = json.loads(text)
+            action = _short(data.get("action"))
+            return cls(int(data["pid"]), action if action in ("build", "update") else "build",
+                       _short(data.get("started")), _short(data.get("host")), _short(data.get("boot_id")),
+                       None if data.get("proc_start") is None else int(data["proc_start"]))
+        except (ValueError, TypeError, KeyError, AttributeError):  # a record cut short by a kill
+            return cls(0)
+
+
+def _short(value: object) -> str:
+    """A field of a lock record as text, cut to 100 characters (it is shown to users)."""
+    return str(value or "")[:100]
+
+
+def current_holder(action: str = "build") -> LockHolder:
+    """The record of this process."""
+    pid = os.getpid()
+    return LockHolder(pid, action, datetime.now(UTC).isoformat(timespec="seconds"), socket.gethostname(),
+                      _boot_id(), _proc_start(pid))
+
+
+def holder_alive(holder: LockHolder) -> bool:
+    """True when the process that wrote ``holder`` still runs (same host, same boot, same pid and
+    start time). False when it is gone, or when that cannot be told (another host, no ``/proc``):
+    the kernel's lock is the authority, this is only a second check."""
+    if holder.pid <= 0 or holder.host != socket.gethostname() or not holder.boot_id:
+        return False
+    if holder.boot_id != _boot_id() or holder.proc_start is None:
+        return False
+    return _proc_start(holder.pid) == holder.proc_start
+
+
 @contextlib.contextmanager
-def build_lock(root: Path) -> Iterator[None]:
+def build_lock(root: Path, action: str = "build") -> Iterator[LockHolder | None]:
     """Hold the index's build lock; BuildError at once when another build holds it.
 
     A POSIX record lock (``lockf``) on ``.build.lock``: the kernel drops it when its holder dies,
     even by SIGKILL, so a killed build never blocks the next one; and unlike ``flock`` it is not
     inherited by forked worker processes, so orphaned workers of a killed build do not hold it.
+
+    The holder writes its :class:`LockHolder` record into the file and empties it when it is done
+    (however the build ended). So a record found by the next holder is that of a build that was
+    killed: it is yielded (None otherwise), for the caller to say so. A holder refused the lock
+    is told who holds it. Caution: POSIX drops a process's lock when it closes *any* descriptor of
+    the file, so nothing else in the holding process may open ``.build.lock``.
     """
     make_private_dir(root)
     key = os.path.realpath(root)
     with _HELD_LOCK:  # POSIX locks are per process: threads of this one are kept apart here
         if key in _HELD:
-            raise BuildError(f"another build or update of {root} is running")
+            raise BuildError(f"another build or update of {root} is running (pid {os.getpid()}, this process)")
         _HELD.add(key)
     try:
         fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
@@ -104,14 +182,82 @@ def build_lock(root: Path) -> Iterator[None]:
             if fcntl is not None:
                 try:
                     fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    raise BuildError(f"another build or update of {root} is running") from None
-            yield
+                except OSError as e:
+                    if e.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise  # no locks on this file system (ENOLCK): the caller says so, not "running"
+                    raise BuildError(_running_message(root, _read_record(fd))) from None
+            previous = _read_record(fd)
+            me = current_holder(action)
+            if previous is not None and (previous.pid, previous.proc_start) == (me.pid, me.proc_start):
+                previous = None  # this process's own record, left by a build that could not empty it
+            if previous is not None and holder_alive(previous):
+                # The kernel says nobody holds the lock, yet its recorded holder runs: never clear it.
+                raise BuildError(_running_message(root, previous))
+            _write_record(fd, me.to_json())
+            try:
+                yield previous
+            finally:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)  # a clean end: nothing stale for the next build to report
         finally:
             os.close(fd)
     finally:
         with _HELD_LOCK:
             _HELD.discard(key)
+
+
+def read_lock_holder(root: Path) -> LockHolder | None:
+    """The record in ``root/.build.lock`` (for reports and tests). Do not call it in the process
+    that holds the lock: closing the file would drop the lock (see :func:`build_lock`)."""
+    try:
+        text = (root / LOCK).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return LockHolder.from_json(text)
+
+
+def _running_message(root: Path, holder: LockHolder | None) -> str:
+    if holder is None or holder.pid <= 0:
+        return f"another build or update of {root} is running"
+    return f"another {holder.action} ({holder.describe()}) of {root} is running"
+
+
+def _read_record(fd: int) -> LockHolder | None:
+    try:
+        data = os.pread(fd, 4096, 0)
+    except OSError:
+        return None
+    return LockHolder.from_json(data.decode("utf-8", "replace"))
+
+
+def _write_record(fd: int, text: str) -> None:
+    with contextlib.suppress(OSError):  # best effort (a full disk): the lock itself is what counts
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, text.encode("utf-8"), 0)
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _proc_start(pid: int) -> int | None:
+    """The start time of process ``pid`` (clock ticks since boot), None when it is gone, a zombie,
+    or there is no ``/proc``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if not fields or fields[0] == b"Z":
+        return None
+    try:
+        return int(fields[19])  # field 22 of stat(5); fields[0] is field 3
+    except (IndexError, ValueError):
+        return None
 
 
 def next_generation(root: Path) -> int:

@@ -167,3 +167,78 @@ def test_the_cli_flag_opens_an_index_others_can_write(tmp_path, fixture_index_pa
     assert refused.returncode == 2 and "--trust-index" in refused.stderr
     trusted = subprocess.run([*cmd, "--trust-index"], capture_output=True, text=True, env=env, timeout=120)
     assert trusted.returncode == 0 and int(trusted.stdout) >= 1
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int, int]]:
+    """Every entry under ``root``: (mode, size, mtime_ns); what a refused update must leave alone."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for name in (".", *dirs, *files):
+            p = Path(dirpath) / name
+            st = p.stat()
+            out[str(p.relative_to(root))] = (st.st_mode, st.st_size if name != "." else 0, st.st_mtime_ns)
+    return out
+
+
+def _changed_source(fixture_cables: Path, tmp_path: Path) -> Path:
+    """The fixture cables plus one new cable: an update that is let through has work to do."""
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(fixture_cables, src)
+    text = (src / "plain" / "09CAIRO2115.txt").read_text(encoding="utf-8")
+    (src / "plain" / "09CAIRO9999.txt").write_text(text.replace("09CAIRO2115", "09CAIRO9999"), encoding="utf-8")
+    return src
+
+
+@posix_only
+@pytest.mark.parametrize("where", ["root", "generation"])
+def test_an_update_refuses_an_index_others_can_write_and_changes_nothing(index_copy, fixture_cables, tmp_path,
+                                                                         where):
+    """`build --update` opens (unpickles) the live index, so it checks it first, as `search` does."""
+    target = index_copy if where == "root" else indexdir.live_generation(index_copy)
+    os.chmod(target, 0o777)
+    src = _changed_source(fixture_cables, tmp_path)
+    before = _snapshot(index_copy)
+    env = {k: v for k, v in os.environ.items() if k not in (TRUST_ENV, "CABLESEARCH_INDEX")}
+    update = [sys.executable, "-m", "cablesearch", "build", str(src), "--index", str(index_copy), "--update"]
+    search = [sys.executable, "-m", "cablesearch", "search", "org:FSB", "--index", str(index_copy)]
+    refused = subprocess.run(update, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    searched = subprocess.run(search, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert refused.returncode == searched.returncode == 2, refused.stderr
+    assert refused.stderr == searched.stderr  # the very same refusal
+    assert f"refusing to open the index in {index_copy}: {target} is writable by group and others " \
+           "(mode 0777)" in refused.stderr
+    assert "Traceback" not in refused.stderr and refused.stdout == ""
+    assert _snapshot(index_copy) == before  # not even the folder's mode was tightened
+    with pytest.raises(UnsafeIndexError) as info:  # the Python API: the same error, not wrapped
+        build_index([str(src)], index_copy, jobs=1, update=True)
+    assert str(info.value) in refused.stderr
+    assert _snapshot(index_copy) == before
+    with open_index(index_copy, trust=True) as ix:
+        assert ix.get("09CAIRO9999") is None
+
+
+@posix_only
+@pytest.mark.parametrize("how", ["flag", "env", "api"])
+def test_an_update_of_an_index_others_can_write_goes_ahead_when_trusted(index_copy, fixture_cables, tmp_path,
+                                                                        how):
+    os.chmod(index_copy, 0o777)
+    src = _changed_source(fixture_cables, tmp_path)
+    before = _count(index_copy, trust=True)
+    env = {k: v for k, v in os.environ.items() if k not in (TRUST_ENV, "CABLESEARCH_INDEX")}
+    if how == "api":
+        build_index([str(src)], index_copy, jobs=1, update=True, trust=True)
+    else:
+        cmd = [sys.executable, "-m", "cablesearch", "build", str(src), "--index", str(index_copy), "--update"]
+        if how == "flag":
+            cmd.append("--trust-index")
+        else:
+            env[TRUST_ENV] = "1"
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        assert done.returncode in (0, 1), done.stderr  # 1: the fixtures hold files the build skips
+        assert "refusing" not in done.stderr and "updated" in done.stdout
+    assert _count(index_copy) == before + 1  # and the update made the folder private again (0700)
+    with open_index(index_copy) as ix:
+        assert ix.get("09CAIRO9999") is not None
+    assert (index_copy.stat().st_mode & 0o777) == 0o700
