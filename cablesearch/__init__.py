@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 #: The index API, imported on first use (``import cablesearch`` stays cheap for the shell's start).
 _LAZY = {
-    "build_index": "build", "BuildReport": "build", "BuildProgress": "build",
+    "build_index": "build", "BuildReport": "build", "BuildProgress": "build", "BuildNotice": "build",
     "open_index": "index", "CableIndex": "index",
 }
 
@@ -35,6 +35,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "BuildError",
+    "BuildNotice",
     "BuildProgress",
     "BuildReport",
     "Cable",

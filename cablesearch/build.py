@@ -203,6 +203,7 @@ class _Build:
             who = f"a previous {killed.action} ({killed.describe()})" if killed.pid > 0 else "a previous build"
             left = f"its leftovers removed{what}" if removed else "it left nothing else behind"
             message = f"{who} of {self.root} was killed; its lock is cleared and {left}"
+        self.report.notes.append(message)
         if self.progress is not None:
             self.progress(BuildNotice("recovered", 0, None, 0, message))
 

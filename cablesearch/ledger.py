@@ -72,6 +72,9 @@ class BuildReport:
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
     generation: str = ""
+    #: Messages for the user besides the counts (e.g. a killed build's lock and leftovers cleared);
+    #: each was also sent to the ``progress`` callback as a ``BuildNotice``.
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         rate = self.accepted / self.seconds if self.seconds > 0 else 0.0
@@ -93,7 +96,7 @@ class BuildReport:
             "accepted": self.accepted, "indexed": self.indexed, "added": self.added,
             "replaced": self.replaced, "removed": self.removed, "unchanged": self.unchanged,
             "skipped": [list(s) for s in self.skipped], "duplicates": [list(d) for d in self.duplicates],
-            "seconds": round(self.seconds, 3), "generation": self.generation,
+            "seconds": round(self.seconds, 3), "generation": self.generation, "notes": list(self.notes),
         }
 
 

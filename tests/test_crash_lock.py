@@ -134,11 +134,13 @@ def test_the_python_api_gets_the_message_as_a_progress_event(small, tmp_path):
     proc, pid = _holder(tmp_path, root, "build", "die")
     proc.wait(timeout=30)
     events = []
-    build_index([src], root, jobs=1, progress=events.append)
+    report = build_index([src], root, jobs=1, progress=events.append)
     notices = [e for e in events if isinstance(e, BuildNotice)]
     assert len(notices) == 1 and notices[0].phase == "recovered"
     assert notices[0].message.startswith(f"a previous build (pid {pid}, started ")
     assert f"leftovers removed (gen-000099.tmp-{pid})" in notices[0].message
+    assert report.notes == [notices[0].message]  # for callers without a progress callback too
+    assert report.to_dict()["notes"] == report.notes
 
 
 @pytest.mark.skipif(not HAS_PROC, reason="tells a live process from a reused pid with /proc")

@@ -138,6 +138,22 @@ def test_no_index_builds_one_from_the_sample_and_says_so(tmp_path, fixture_cable
     assert len(said) == 2
 
 
+def test_the_build_progress_line_prints_a_notice_as_a_sanitized_line_of_its_own():
+    import io
+    from types import SimpleNamespace
+
+    from cablesearch import BuildNotice, BuildProgress
+    from cablesearch.shell.app import _progress
+
+    console = SimpleNamespace(stream=io.StringIO())
+    show = _progress(console)
+    show(BuildNotice("recovered", 0, None, 0, "a previous build (pid 7) of ix\x1b]0;pwned\x07 was killed"))
+    show(BuildProgress("indexing", 3, 10, 0))
+    out = console.stream.getvalue()
+    assert "a previous build (pid 7) of ix" in out and "pwned\x07" not in out and "\x1b]0" not in out
+    assert "recovered: 0" not in out and out.endswith("indexing: 3/10 cables\x1b[K")
+
+
 def test_a_missing_index_that_cannot_be_built_is_a_message(tmp_path, capsys):
     from cablesearch.shell.app import run_shell
 

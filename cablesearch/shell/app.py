@@ -136,6 +136,13 @@ def _progress(console: Any) -> Callable[[Any], None]:
     """Build progress on one line of the terminal: ``indexing: 120/300 cables``."""
 
     def show(event: Any) -> None:
+        message = getattr(event, "message", "")
+        if message:  # a BuildNotice (a killed build's leftovers cleared): a line of its own
+            from ..render import sanitize
+
+            console.stream.write(f"\r{sanitize(message)}\x1b[K\n")
+            console.stream.flush()
+            return
         done, total = getattr(event, "done", 0), getattr(event, "total", None)
         phase = getattr(event, "phase", "indexing")
         console.stream.write(f"\r{phase}: {done}{f'/{total}' if total else ''} cables\x1b[K")
