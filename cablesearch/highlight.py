@@ -22,6 +22,7 @@ from typing import Any
 from whoosh import query as wq
 from whoosh.query import spans as wspans
 
+from .engine import fold
 from .model import Snippet, Span
 from .schema import FIELD_BY_NAME
 
@@ -84,10 +85,15 @@ class Highlighter:
 
     def _regions(self, text: str) -> list[tuple[int, int]]:
         rx = self._starts_re
-        if rx is None or not text.isascii():  # accents fold away in analysis: "SÃO" is "sao"
+        if rx is None:
+            return [(0, len(text))]
+        # Accents fold away in analysis ("SÃO" is "sao"): look for the starts in the folded text,
+        # which keeps every position (one character for one) unless lowercasing changed a length.
+        hay = text if text.isascii() else fold(text)
+        if len(hay) != len(text):
             return [(0, len(text))]
         regions: list[tuple[int, int]] = []
-        for m in rx.finditer(text):
+        for m in rx.finditer(hay):
             a, b = max(0, m.start() - REGION_PAD), min(len(text), m.start() + REGION_PAD)
             if regions and a <= regions[-1][1]:
                 regions[-1] = (regions[-1][0], b)

@@ -1,133 +1,178 @@
 """The order of search results: relevance or date, then ref, so ties and pages are stable.
 
-``ordered(searcher, query, sort, limit)`` gives the number of matches and the first ``limit``
-``(docnum, score)``. Relevance first tries whoosh's top-N collector (block-max skipping, no key
-computed for every match) and orders its ties by ref; when a tie straddles the cut, or for a
-date sort, whoosh's sorting collector orders every match by (score or date, ref). The ref keys
-come from the ``ref`` column when the schema makes it sortable, else from the term index
-(cached per segment by ``facets.segment_values``); both paths use the same keys.
+``ordered(searcher, query, sort, limit)`` gives the exact number of matches and the first
+``limit`` ``(docnum, score)`` in **one pass** over the matches (whoosh's own top-N collector
+skips blocks, so its total needs a second run of the query; here every match is visited once,
+counted, and offered to a bounded heap).
+
+The order is total: the key (score, highest first, or date) and then the cable's ref, so pages
+never overlap. Only the cables tied with the last one kept need their ref: the collector keeps
+the ``limit`` best keys plus every match tied with the worst of them (the *tied group at the
+cut*), and only those are ordered by ref at the end; no sort of the whole result set. Refs and
+dates are read from each segment's column once and cached (:func:`cablesearch.facets.column_values`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import heapq
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any
 
+from whoosh import collectors
 from whoosh import query as wq
-from whoosh import sorting
 from whoosh.searching import Searcher
 
-from .facets import segment_values
-from .schema import FIELD_BY_NAME
+from .facets import column_values, segment_values
 
 SORTS = ("relevance", "date", "-date")
 
-
-class _RefFacet(sorting.FacetType):
-    """Orders by ref when the index has no ``ref`` column: per-segment refs from the term index,
-    cached (see ``facets.segment_values``). With ``ref`` sortable whoosh's column is used instead."""
-
-    def categorizer(self, global_searcher: Searcher) -> sorting.Categorizer:
-        return _RefCategorizer()
+#: The sort key of an undated cable: after every date, whichever way dates are ordered.
+_UNDATED = 1 << 80
 
 
-class _RefCategorizer(sorting.Categorizer):
-    def set_searcher(self, segment_searcher: Searcher, docoffset: int) -> None:
-        self._refs = segment_values(segment_searcher.reader(), "ref")
+class _Top:
+    """The ``limit`` smallest keys seen, plus every item tied with the largest of them; all items
+    when ``limit`` is None. Items are ``(key, docnum)``; smaller keys come first."""
 
-    def key_for(self, matcher: Any, segment_docnum: int) -> str:
-        refs = self._refs[segment_docnum]
-        return refs[0] if refs else ""
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.total = 0
+        self.heap: list[tuple[Any, int]] = []  # (-key, docnum): the root is the worst key kept
+        self.ties: list[tuple[Any, int]] = []  # dropped items whose key equals the root's
 
+    def add(self, key: Any, docnum: int) -> None:
+        self.total += 1
+        heap, neg = self.heap, -key
+        if self.limit is None:
+            heap.append((neg, docnum))
+        elif len(heap) < self.limit:
+            heapq.heappush(heap, (neg, docnum))
+        elif neg > heap[0][0]:  # better than the worst kept
+            old = heapq.heapreplace(heap, (neg, docnum))
+            if heap[0][0] == old[0]:
+                self.ties.append(old)
+            elif self.ties:
+                self.ties = []
+        elif neg == heap[0][0]:
+            self.ties.append((neg, docnum))
 
-class _DateFacet(sorting.FacetType):
-    """Orders by the ``date`` column, oldest first (or newest first); undated cables last either way."""
-
-    def __init__(self, reverse: bool) -> None:
-        self.reverse = reverse
-
-    def categorizer(self, global_searcher: Searcher) -> sorting.Categorizer:
-        return _DateCategorizer(self.reverse)
-
-
-class _DateCategorizer(sorting.Categorizer):
-    def __init__(self, reverse: bool) -> None:
-        self.reverse = reverse
-
-    def set_searcher(self, segment_searcher: Searcher, docoffset: int) -> None:
-        r = segment_searcher.reader()
-        self._col = r.column_reader("date", translate=False) if r.has_column("date") else None
-        self._missing = r.schema["date"].column_type.default_value() if self._col is not None else None
-
-    def key_for(self, matcher: Any, segment_docnum: int) -> tuple[int, int]:
-        v = self._col[segment_docnum] if self._col is not None else self._missing
-        if v == self._missing:
-            return (1, 0)
-        return (0, -v if self.reverse else v)
+    def candidates(self) -> list[tuple[Any, int]]:
+        """``(key, docnum)`` of every item that may be among the first ``limit``: no item left out
+        can come before any of them, whatever its ref."""
+        return [(-neg, d) for neg, d in self.heap + self.ties]
 
 
-def _sortedby(s: Searcher, sort: str) -> list[sorting.FacetType]:
-    reader = s.reader()
-    tie = sorting.FieldFacet("ref") if reader.has_column("ref") else _RefFacet()
-    if sort == "relevance":
-        return [sorting.ScoreFacet(), tie]
-    reverse = sort == "-date"
-    by_date = _DateFacet(reverse) if reader.has_column("date") else sorting.FieldFacet("date", reverse=reverse)
-    return [by_date, tie]
+class _Collector(collectors.ScoredCollector):
+    """Counts every match and keeps the best by score (``keys`` None) or by a per-document key
+    (``keys(segment reader) -> list``: the date). Never skips blocks, so the count is exact."""
+
+    def __init__(self, top: _Top, keys: Callable[[Any], list[Any]] | None = None) -> None:
+        super().__init__()
+        self.top = top
+        self.keys = keys
+        self._seg_keys: list[Any] = []
+
+    def prepare(self, top_searcher: Searcher, q: wq.Query, context: Any) -> None:
+        if self.keys is not None:  # no scores needed: whoosh may read document numbers in bulk
+            context = context.set(needs_current=False, weighting=None)
+        super().prepare(top_searcher, q, context)
+
+    def set_subsearcher(self, subsearcher: Searcher, offset: int) -> None:
+        super().set_subsearcher(subsearcher, offset)
+        if self.keys is not None:
+            self._seg_keys = self.keys(subsearcher.reader())
+
+    def computes_count(self) -> bool:
+        return True
+
+    def count(self) -> int:
+        return self.top.total
+
+    def _use_block_quality(self) -> bool:
+        return False
+
+    def matches(self) -> Any:
+        if self.keys is not None:
+            return collectors.Collector.matches(self)
+        return super().matches()
+
+    def collect(self, sub_docnum: int) -> Any:
+        if self.keys is None:
+            return super().collect(sub_docnum)  # scores, then _collect
+        self.top.add(self._seg_keys[sub_docnum], self.offset + sub_docnum)
+        return 0
+
+    def _collect(self, global_docnum: int, score: float) -> Any:
+        self.top.add(-score, global_docnum)
+        return -score
+
+    def results(self) -> Any:
+        raise NotImplementedError("read .top")
+
+
+def _date_keys(reverse: bool) -> Callable[[Any], list[Any]]:
+    def keys(reader: Any) -> list[Any]:
+        if not reader.has_column("date"):
+            return [_UNDATED] * reader.doc_count_all()
+        missing = reader.schema["date"].column_type.default_value()
+        sign = -1 if reverse else 1
+        return [_UNDATED if v == missing else sign * v for v in column_values(reader, "date")]
+
+    return keys
+
+
+def _ref_of(s: Searcher) -> Callable[[int], Any]:
+    """Document number -> the ref its ties are ordered by: the ``ref`` column's raw value (the
+    ref as written), or without a column the indexed term (cached per segment)."""
+    leaves = s.leaf_searchers()
+    offsets = [off for _, off in leaves]
+    lists: dict[int, list[Any]] = {}
+
+    def refs_of(i: int) -> list[Any]:
+        got = lists.get(i)
+        if got is None:
+            reader = leaves[i][0].reader()
+            if reader.has_column("ref"):
+                got = column_values(reader, "ref")
+            else:
+                got = [v[0] if v else "" for v in segment_values(reader, "ref")]
+            lists[i] = got
+        return got
+
+    def ref(docnum: int) -> Any:
+        i = bisect_right(offsets, docnum) - 1
+        return refs_of(i)[docnum - offsets[i]]
+
+    return ref
 
 
 def ordered(
-    s: Searcher, q: wq.Query, sort: str, limit: int | None, mask: Any = None, *, exact: bool = True
+    s: Searcher, q: wq.Query, sort: str, limit: int | None, mask: Any = None
 ) -> tuple[int, list[tuple[int, float | None]]]:
-    """The number of matches and the first ``limit`` (all when None) ``(docnum, score)`` in
-    ``sort`` order: score (or date) first, then ref, so ties and pages are stable. ``exact=False``
-    (relevance only) takes whoosh's top-N as it is, ties in index order."""
+    """The exact number of matches and the first ``limit`` (all when None) ``(docnum, score)`` in
+    ``sort`` order: score (highest first) or date (``date`` oldest first, ``-date`` newest first,
+    undated last), then ref; ``score`` is None for a date sort. One pass over the matches.
+    ``mask``: document numbers to leave out."""
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    if limit is not None and limit < 1:
+        raise ValueError("limit must be 1 or more, or None for every match")
+    top = _Top(limit)
     relevance = sort == "relevance"
-    if limit is not None:
-        if relevance and not exact:
-            r = s.search(q, limit=limit, mask=mask)
-            return len(r), [(docnum, score) for score, docnum in r.top_n]
-        by_date = None if relevance else _sortedby(s, sort)[0]
-        fast = _top_then_ties(s, q, limit, mask, by_date) if not relevance or _varied_scores(q) else None
-        if fast is not None:
-            return fast
-    r = s.search(q, limit=limit, sortedby=_sortedby(s, sort), mask=mask)
-    rows = [(docnum, -key[0] if relevance else None) for key, docnum in r.top_n]
-    return len(r), rows
-
-
-def _ref_key(s: Searcher) -> Callable[[int], Any]:
-    """Document number -> the key ties are ordered by: the same keys the full sort uses."""
-    reader = s.reader()
-    if reader.has_column("ref"):
-        return reader.column_reader("ref", translate=False).__getitem__  # FieldFacet's raw bytes
-    return lambda d: (s.stored_fields(d).get("ref") or "").lower().upper()  # _RefFacet's indexed term
-
-
-def _varied_scores(q: wq.Query) -> bool:
-    """Whether scores may differ between matches: not when every leaf is ``*``, a date/number range
-    or an id field such as ``origin`` (constant scores: matches tie, and the full sort is quicker)."""
-    leaves = q.leaves() if not q.is_leaf() else [q]
-    return any(not isinstance(leaf, wq.Every | wq.NumericRange)
-               and getattr(FIELD_BY_NAME.get(leaf.field() or ""), "kind", None) != "id" for leaf in leaves)
-
-
-def _top_then_ties(
-    s: Searcher, q: wq.Query, limit: int, mask: Any, by_date: sorting.FacetType | None
-) -> tuple[int, list[tuple[int, float | None]]] | None:
-    """The first ``limit`` by score (whoosh's top-N collector: block-max skipping) or by date alone
-    (one key per match instead of two), their ties then ordered by ref; None when a tie straddles
-    the cut, so that only the full sort can say which side each tied cable falls on."""
-    r = s.search(q, limit=limit + 1, mask=mask, sortedby=by_date)
-    top = list(r.top_n)  # (score, docnum) best first, or (date key, docnum) in order
-    if len(top) > limit and top[limit][0] == top[limit - 1][0]:
-        return None
-    top = top[:limit]
-    shared = Counter(k for k, _ in top)
-    ref = _ref_key(s)
-    top.sort(key=lambda kd: (kd[0] if by_date else -kd[0], ref(kd[1]) if shared[kd[0]] > 1 else 0))
-    return len(r), [(docnum, None if by_date else k) for k, docnum in top]
+    c: collectors.Collector = _Collector(top, None if relevance else _date_keys(sort == "-date"))
+    if mask:
+        c = collectors.FilterCollector(c, restrict=mask)
+    s.search_with_collector(q, c)
+    items = top.candidates()
+    if not items:
+        return top.total, []
+    ref = _ref_of(s)
+    if limit is None:
+        items.sort(key=lambda kd: (kd[0], ref(kd[1])))
+    else:
+        items = heapq.nsmallest(limit, items, key=lambda kd: (kd[0], ref(kd[1])))
+    return top.total, [(d, -k if relevance else None) for k, d in items]
 
 
 __all__ = ["SORTS", "ordered"]

@@ -31,7 +31,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .errors import IndexStateError
-from .facets import DEFAULT_FACETS, count_facets
+from .facets import DEFAULT_FACETS, count_facets, leaf_docs
 from .highlight import DEFAULT_WIDTH, Highlighter, build_highlighter, lead_snippet
 from .model import Hit, Snippet
 from .ordering import SORTS, ordered
@@ -198,7 +198,7 @@ def count(source: Any, query: Any) -> int:
 
     def run(s: Searcher) -> int:
         q, _, _ = prepare_query(query, s.schema, s.reader())
-        return sum(1 for _ in s.docs_for_query(q))
+        return sum(len(leaf_docs(leaf, q)) for leaf, _offset in s.leaf_searchers())
 
     return with_searcher(source, run)
 
@@ -286,7 +286,7 @@ def more_like(
         q = similar_query(s, s.stored_fields(docnum))
         if q is None:
             return SearchResults((), 0, 1, limit, shown, (), time.perf_counter() - t0)
-        total, rows = ordered(s, q, "relevance", limit, mask={docnum}, exact=False)
+        total, rows = ordered(s, q, "relevance", limit, mask={docnum})
         hl = build_highlighter(q, s.schema) if snippets > 0 else None
         hits = tuple(to_hit(s, d, score, i + 1, highlighter=hl, snippets=snippets, width=snippet_chars)
                      for i, (d, score) in enumerate(rows))

@@ -16,7 +16,6 @@ from whoosh import query as wq
 from whoosh.filedb.filestore import RamStorage
 
 from cablesearch import facets as facets_module
-from cablesearch import ordering
 from cablesearch import search as S
 from cablesearch.engine import to_whoosh, whoosh_schema
 from cablesearch.errors import QueryError, UnknownFieldError
@@ -374,12 +373,107 @@ def test_a_closed_and_reopened_file_index_searches_the_same(tmp_path):
     assert S.count(again, "*") == 5
 
 
+def _whoosh_full_sort(index, query, sort):
+    """Every match ordered by whoosh's own sorting collector, by (score or date, then ref): the
+    order the one-pass collector must give without sorting everything."""
+    from whoosh import sorting
+
+    with index.searcher() as s:
+        q, _, _ = S.prepare_query(query, s.schema, s.reader())
+        if sort == "relevance":
+            keys = [sorting.ScoreFacet(), sorting.FieldFacet("ref")]
+        else:
+            missing = s.schema["date"].column_type.default_value()
+            sign = -1 if sort == "-date" else 1
+
+            def by_date(segment, d):  # segment searcher, document number in the segment
+                v = segment.reader().column_reader("date", translate=False)[d]
+                return (1, 0) if v == missing else (0, sign * v)
+
+            keys = [sorting.FunctionFacet(by_date), sorting.FieldFacet("ref")]
+        r = s.search(q, limit=None, sortedby=keys)
+        return [(s.stored_fields(d)["ref"], -k[0] if sort == "relevance" else None) for k, d in r.top_n]
+
+
 @pytest.mark.parametrize("query", [
     "*", "tag:PREL", "waiver OR fsb OR nato", '"working party" OR tag:WTO', "class:secret", "year:2006..2008"])
 @pytest.mark.parametrize("limit", [1, 2, 5, 40])
 @pytest.mark.parametrize("sort", ["relevance", "date", "-date"])
-def test_the_fast_top_n_orders_exactly_as_the_full_sort(any_ix, query, limit, sort, monkeypatch):
-    fast = [(h.ref, h.score) for h in S.search(any_ix, query, limit=limit, sort=sort, snippets=0)]
-    monkeypatch.setattr(ordering, "_top_then_ties", lambda *a: None)
-    full = [(h.ref, h.score) for h in S.search(any_ix, query, limit=limit, sort=sort, snippets=0)]
-    assert fast == full
+def test_the_one_pass_top_n_orders_exactly_as_a_full_sort(any_ix, query, limit, sort):
+    got = S.search(any_ix, query, limit=limit, sort=sort, snippets=0)
+    full = _whoosh_full_sort(any_ix, query, sort)
+    assert [(h.ref, h.score) for h in got] == full[:limit]
+    assert got.total == len(full) == S.count(any_ix, query)
+
+
+# --------------------------------------------------------------------------- patterns expanded once
+
+
+def _as_or_of_terms(q, reader):
+    """``q`` with each prefix, wildcard and fuzzy word replaced by the ``Or`` of the index terms it
+    stands for (read segment by segment, as whoosh's matchers read them), each with its boost: the
+    meaning of a pattern."""
+    if isinstance(q, wq.Prefix | wq.Wildcard | wq.FuzzyTerm):
+        terms = sorted(set().union(*(set(q._btexts(leaf)) for leaf, _ in reader.leaf_readers())))
+        if not terms:
+            return wq.NullQuery
+        ors = [wq.Term(q.fieldname, t, boost=q.boost) for t in terms]
+        return ors[0] if len(ors) == 1 else wq.Or(ors)
+    return q if q.is_leaf() else q.apply(lambda child: _as_or_of_terms(child, reader))
+
+
+def _scored(res):
+    return sorted((h.ref, round(h.score, 9)) for h in res)
+
+
+@pytest.mark.parametrize("query", [
+    "crypt*", "*cow", "nego*", "org:f*", "per:bey*", "mis?il*", "tag:pr*", "geneva~1", "waivr~2", "imp*rt*",
+    "nego* AND NOT tag:WTO", "elect* OR sec*", "secur*", "body:secur* OR subject:secur*^3",
+])
+def test_a_pattern_expanded_at_compile_time_finds_what_whoosh_pattern_finds(any_ix, query):
+    """Searching the query text compiles its prefixes, wildcards and fuzzy words to the index terms
+    they stand for (listed once): the same cables and total as whoosh's own pattern query, and the
+    scores of the Or of those terms (whoosh's own drops the boost of a pattern that stands for
+    one term)."""
+    from cablesearch.query import compile_query, parse_query
+    from cablesearch.query.compile import ExpandedFuzzyTerm, ExpandedPrefix, ExpandedWildcard
+
+    kinds = (ExpandedPrefix, ExpandedWildcard, ExpandedFuzzyTerm)
+    with any_ix.searcher() as s:
+        expanded, _, _ = S.prepare_query(query, s.schema, s.reader())
+        assert any(isinstance(leaf, kinds) for leaf in expanded.leaves() or [expanded])
+        pattern = compile_query(parse_query(query), whoosh_schema())  # no reader: whoosh expands it
+        assert not any(isinstance(leaf, kinds) for leaf in pattern.leaves() or [pattern])
+        terms = _as_or_of_terms(pattern, s.reader())
+    got = S.search(any_ix, query, limit=100, snippets=0)
+    want = S.search(any_ix, pattern, limit=100, snippets=0)
+    assert got.total == want.total == S.count(any_ix, query) > 0
+    assert {h.ref for h in got} == {h.ref for h in want}
+    assert _scored(got) == _scored(S.search(any_ix, terms, limit=100, snippets=0))
+
+
+def test_a_pattern_of_one_term_keeps_its_boost(any_ix):
+    one = S.search(any_ix, "subject:crypto^3", limit=5, snippets=0)
+    assert one.total and one.hits[0].score == S.search(any_ix, "subject:crypt*^3", limit=5, snippets=0).hits[0].score
+
+
+def test_an_expanded_pattern_reads_as_the_pattern_typed(any_ix):
+    from cablesearch.query import describe
+
+    with any_ix.searcher() as s:
+        q, _, _ = S.prepare_query("body:nego* OR org:fedral~1 OR mis?ile", s.schema, s.reader())
+    assert describe(q) == "(body:nego* OR org:fedral~1 OR (body:mis?ile OR subject:mis?ile^2))"
+
+
+@pytest.mark.parametrize("query", ["waievr~1", "moscwo~1", "org:nato~1"])
+def test_a_fuzzy_word_matches_per_segment_as_whoosh_does(any_ix, query):
+    """whoosh's fuzzy matching on a segment does not count a swap of two letters as one edit (its
+    merged word list of several segments would): the expansion is read segment by segment, so a
+    multi-segment index finds what whoosh's own fuzzy query finds."""
+    from cablesearch.query import compile_query, parse_query
+
+    pattern = compile_query(parse_query(query), whoosh_schema())
+    got = S.search(any_ix, query, limit=100, snippets=0)
+    want = S.search(any_ix, pattern, limit=100, snippets=0)
+    assert got.total == want.total == S.count(any_ix, query)
+    assert [(h.ref, h.score) for h in got] == [(h.ref, h.score) for h in want]

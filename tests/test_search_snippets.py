@@ -171,11 +171,13 @@ def test_lead_snippet_cuts_at_a_word():
 
 WORDS = ["happy", "happiness", "hoping", "hope", "U.S.", "u.s.-russia", "FSB", "(FSB)", "Federal", "security",
          "securities", "bureau", "of", "the", "waiver", "waivers", "waived", "crypto", "cryptographic", "x", "1,000",
-         "relational", "relate", "\n", "\n\n", "—", "Intel's", "INTEL"]
+         "relational", "relate", "\n", "\n\n", "—", "Intel's", "INTEL", "Chávez", "CHAVEZ", "SÃO", "São", "sao",
+         "Paulo", "café", "Ñandú", "naïve", "Ångström"]
 
 
 @pytest.mark.parametrize("query", ["happy OR hope OR relational", "waivers OR crypt*", 'org:FSB OR "federal security"',
-                                   "org:secur* OR org:intel", 'per:"u.s.-russia"', "te?t OR *stan"])
+                                   "org:secur* OR org:intel", 'per:"u.s.-russia"', "te?t OR *stan",
+                                   "chavez OR sao OR cafe", "chávez OR naive OR angst*", 'per:chavez OR "sao paulo"'])
 def test_analyzing_only_regions_marks_what_analyzing_everything_marks(query):
     from dataclasses import replace
 

@@ -20,6 +20,7 @@ Semantics decided here (and documented in ``syntax.md``):
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 from datetime import datetime
@@ -105,7 +106,7 @@ def compile_query(
         )
     result = _standalone(result)
     if reader is not None:
-        check_expansion(result, reader, max_expansion, text)
+        result = expand_patterns(result, reader, max_expansion, text)
     return result
 
 
@@ -185,6 +186,11 @@ class _Compiler:
         if isinstance(node, DateRange):
             return _leaf(_date_range(node, boost), node)
         if isinstance(node, NumberRange):
+            field = self.schema[node.field]
+            least, most = getattr(field, "min_value", None), getattr(field, "max_value", None)
+            if least is not None and any(v is not None and not least <= v <= most for v in (node.low, node.high)):
+                raise QueryError(f"'{node.field}' holds numbers from {least:,} to {most:,}", self.text,
+                                 node.start, node.end)
             return _leaf(wq.NumericRange(node.field, node.low, node.high, not node.low_incl, not node.high_incl,
                                          boost=boost), node)
         fields = fields_table.DEFAULT_FIELDS if node.field is None else (node.field,)
@@ -239,27 +245,123 @@ def _date_range(node: DateRange, boost: float) -> wq.Query:
     return wq.DateRange(node.field, low, high, startexcl=not node.low_incl, endexcl=not node.high_incl, boost=boost)
 
 
-def _expansion(q: wq.Query, reader):
-    """The index terms ``q`` stands for, lazily; None when it does not expand."""
+def _expansion(q: wq.Query, reader, stop: int):
+    """The index terms ``q`` stands for, lazily (at least ``stop`` if there are as many); None
+    when it does not expand."""
     if isinstance(q, wq.Every):
         return reader.lexicon(q.fieldname) if q.fieldname not in (None, "", "*") else None
     if isinstance(q, wq.Prefix | wq.Wildcard | wq.FuzzyTerm):
-        return q.expanded_terms(reader)
+        return ((q.fieldname, t) for t in _pattern_terms(q, reader, stop))
     return None
 
 
+def _pattern_terms(q: wq.MultiTerm, reader, stop: int):
+    """The index terms of a prefix, wildcard or fuzzy word, sorted, read segment by segment, as
+    whoosh's matchers read them: whoosh's merged word list of a multi-segment index costs several
+    times the sum of the segments' (a leading ``*`` reads the whole list), and its fuzzy matching on
+    the merged list also counts a transposition as one edit, which the segments' does not. Stops
+    after ``stop`` terms (enough to tell a query over the limit)."""
+    leaves = [r for r, _ in reader.leaf_readers()] if hasattr(reader, "leaf_readers") else [reader]
+    if len(leaves) <= 1:
+        yield from q._btexts(reader)
+        return
+    found: set[bytes] = set()
+    for leaf in leaves:
+        for btext in q._btexts(leaf):
+            found.add(btext)
+            if len(found) >= stop:
+                break
+        if len(found) >= stop:
+            break
+    yield from sorted(found)
+
+
+class _Expanded:
+    """A prefix, wildcard or fuzzy word whose index terms were listed once, when it was compiled
+    against a reader: whoosh asks a pattern for its terms several times per search (the matcher
+    of every segment, size estimates, the highlighter), each time scanning the lexicon; this one
+    answers from the list. ``str()`` and highlighting are those of the pattern; the scores are
+    those of the ``Or`` of its terms (see :meth:`matcher`)."""
+
+    terms: tuple[bytes, ...] = ()
+
+    def _btexts(self, ixreader) -> tuple[bytes, ...]:
+        return self.terms
+
+    def matcher(self, searcher, context=None):
+        """An ``Or`` of the terms the segment has, scored as whoosh scores a pattern (the sum of
+        its terms' scores, times the boost), preloaded in arrays (whoosh's ``PreloadedOr``) rather
+        than a tree of unions: the tree costs a call chain per match and term, the arrays a loop
+        per posting. Unlike whoosh's, a pattern that stands for one term keeps its boost (whoosh
+        drops it: ``nucl*`` in the subject counted once, not twice)."""
+        from whoosh import matching
+
+        reader = searcher.reader()
+        fieldname = self.field()
+        present = [t for t in self.terms if (fieldname, t) in reader]
+        if not present:
+            return matching.NullMatcher()
+        if len(present) == 1:
+            return wq.Term(fieldname, present[0], boost=self.boost).matcher(searcher, context)
+        union = wq.Or([wq.Term(fieldname, t) for t in present], boost=self.boost)
+        if len(present) > 2:
+            union.matcher_type = wq.Or.ARRAY_MATCHER
+        return union.matcher(searcher, context)
+
+
+class ExpandedPrefix(_Expanded, wq.Prefix):
+    pass
+
+
+class ExpandedWildcard(_Expanded, wq.Wildcard):
+    pass
+
+
+class ExpandedFuzzyTerm(_Expanded, wq.FuzzyTerm):
+    pass
+
+
+_EXPANDED = {wq.Prefix: ExpandedPrefix, wq.Wildcard: ExpandedWildcard, wq.FuzzyTerm: ExpandedFuzzyTerm}
+
+
+def expand_patterns(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str = "",
+                    total_limit: int = MAX_TOTAL_EXPANSION) -> wq.Query:
+    """``q`` with each prefix, wildcard and fuzzy word expanded once against ``reader``: the same
+    query, whose patterns no longer scan the index's word list at search time. Raises
+    :class:`QueryLimitError` as :func:`check_expansion` does (the same limits and messages)."""
+    found = check_expansion(q, reader, limit, text, total_limit)
+    if not found:
+        return q
+
+    def freeze(node: wq.Query) -> wq.Query:
+        terms = found.get(id(node))
+        if terms is not None:
+            frozen = copy.copy(node)
+            frozen.__class__ = _EXPANDED[type(node)]
+            frozen.terms = terms
+            return frozen
+        return node.apply(freeze) if not node.is_leaf() else node
+
+    return freeze(q)
+
+
 def check_expansion(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str = "",
-                    total_limit: int = MAX_TOTAL_EXPANSION) -> None:
+                    total_limit: int = MAX_TOTAL_EXPANSION) -> dict[int, tuple[bytes, ...]]:
     """Raise :class:`QueryLimitError` if a prefix, wildcard, fuzzy word or ``field:*`` in ``q``
     would stand for more than ``limit`` index terms, or all of them together for more than
     ``total_limit``. Counts lazily and stops at the limit, so ``a*`` on a big index fails fast
-    instead of stalling."""
+    instead of stalling. Returns the terms of each prefix, wildcard and fuzzy word, by ``id()``
+    of its node (see :func:`expand_patterns`)."""
     total = 0
+    found: dict[int, tuple[bytes, ...]] = {}
     for leaf in q.leaves() if not q.is_leaf() else (q,):
-        terms = _expansion(leaf, reader)
+        terms = _expansion(leaf, reader, limit + 1)
         if terms is None:
             continue
-        count = sum(1 for _ in itertools.islice(terms, limit + 1))
+        listed = tuple(itertools.islice(terms, limit + 1))
+        count = len(listed)
+        if type(leaf) in _EXPANDED:
+            found[id(leaf)] = tuple(t for _, t in listed)
         total += count
         if count > limit or total > total_limit:
             start, end = getattr(leaf, "startchar", 0), getattr(leaf, "endchar", 0)
@@ -271,6 +373,7 @@ def check_expansion(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str =
                 message = (f"the prefixes, wildcards and fuzzy words up to '{shown}' would match more than "
                            f"{total_limit:,} terms in all; use fewer or make them more specific")
             raise QueryLimitError(message, text, start, end)
+    return found
 
 
 def describe(q: wq.Query) -> str:
