@@ -9,29 +9,80 @@ to the newest generation.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import EmptyIndexError
+from whoosh.reading import TermNotFound
 
 from . import indexdir
 from . import search as _search
-from .build import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV, BuildProgress, BuildReport, build_index
-from .buildworkers import open_whoosh
+from .engine import fold
 from .errors import IndexNotFoundError, IndexStateError, UnsafeIndexError
-from .ledger import fields_fingerprint
 from .model import LEVELS, Cable, Classification, Entity, EntityType, Hit
+from .schema import FIELDS
 from .trust import check_index_trust, trusted_by_env
+
+if TYPE_CHECKING:
+    from .build import BuildProgress, BuildReport
+
+# Opening an index must not import the build path (build -> buildworkers -> sources -> cable and
+# its parser's regexes: most of the shell's start-up). These copies of build-side names are
+# checked against the originals by tests/test_index_lazy.py.
+#: The index folder when none is given (``build.DEFAULT_INDEX``).
+DEFAULT_INDEX = "index"
+#: What a build records about itself in each generation (``build.BUILD_JSON``).
+BUILD_JSON = "build.json"
+#: The files a build could not read, with why (``ledger.SKIPPED_TSV``).
+SKIPPED_TSV = "skipped.tsv"
+#: The whoosh index name in a generation (``buildworkers.INDEX_NAME``).
+INDEX_NAME = "MAIN"
+#: The build path, imported on first use.
+_LAZY = {"BuildProgress", "BuildReport"}
+
+
+def build_index(*args: Any, **kwargs: Any) -> BuildReport:
+    """:func:`cablesearch.build.build_index` (same arguments), imported when first called: so that
+    ``from cablesearch.index import build_index, open_index`` stays cheap for the shell."""
+    from .build import build_index as build
+
+    return build(*args, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def open_whoosh(folder: str | os.PathLike[str]) -> Any:
+    """The whoosh index in ``folder``, files read without mmap, as ``buildworkers.open_whoosh``
+    opens it (see ``buildworkers.whoosh_storage`` for why)."""
+    return FileStorage(str(folder), supports_mmap=False).open_index(INDEX_NAME)
+
+
+def fields_fingerprint() -> str:
+    """Changes when the field table changes in a way an existing index cannot follow
+    (``ledger.fields_fingerprint``, which builds write into ``build.json``)."""
+    table = [[f.name, f.kind, f.stored, f.sortable] for f in FIELDS]
+    return hashlib.sha1(json.dumps(table).encode()).hexdigest()[:16]
 
 #: Opening races a concurrent swap or commit (a file listed, then removed): retry this often.
 _OPEN_ATTEMPTS = 5
+#: About how many terms of the word list :meth:`CableIndex.prefix_counts` reads (shared by segments).
+PREFIX_SCAN = 2_000
 
 
 def open_index(path: str | os.PathLike[str] | None = None, *, trust: bool = False) -> CableIndex:
@@ -207,10 +258,58 @@ class CableIndex:
             terms = [t for t in terms if t not in suspects or any(True for _ in reader.postings("ref", t).all_ids())]
         return [t.decode("utf-8") for t in terms]
 
-    def term_counts(self, fieldname: str) -> Counter[str]:
-        """Documents per indexed term of a keyword/id field, deleted documents excluded."""
+    def term_counts(self, fieldname: str, *, exact: bool = True) -> Counter[str]:
+        """Documents per indexed term of a field, deleted documents excluded. ``exact=False``
+        reads the lexicon's document frequencies only (at once, at any size), which still count
+        the documents deleted or replaced since their segment was written: a count may be high by
+        their share, and a term may have no live document left (see :meth:`live_terms`)."""
         reader = self.searcher().reader()
-        return Counter({t.decode("utf-8"): n for t, n in _live_terms(reader, fieldname)})
+        return Counter({t.decode("utf-8"): n for t, n in _live_terms(reader, fieldname, exact)})
+
+    def live_terms(self, fieldname: str, terms: Iterable[str]) -> set[str]:
+        """Those of the indexed ``terms`` of ``fieldname`` that a live (not deleted) document has:
+        for the few values a completion shows. Safe to call from any thread."""
+
+        def run(s: Any) -> set[str]:
+            reader = s.reader()
+            return {t for t in terms if _is_live(reader, fieldname, t.encode("utf-8"))}
+
+        return _search.with_searcher(self._engine(), run)
+
+    def prefix_counts(self, fieldname: str, prefix: str, limit: int = 100,
+                      scan: int = PREFIX_SCAN) -> list[tuple[str, int]]:
+        """Up to ``limit`` indexed terms of ``fieldname`` that start with ``prefix`` (folded),
+        most documents first, each with at least one live document and its lexicon document
+        frequency (a hint: it still counts the replaced cables of the segments).
+        Reads about ``scan`` terms of the word list from the prefix on (each segment its share), so
+        it answers at once at any size: with a short prefix on a big index, the terms ranked are
+        the first ones in alphabetical order, not all of them. Safe to call from any thread."""
+
+        def run(s: Any) -> list[tuple[str, int]]:
+            reader = s.reader()
+            if fieldname not in reader.schema or not reader.schema[fieldname].indexed:
+                return []
+            start = fold(prefix).encode("utf-8")  # as the index keeps words: lowercased, accents off
+            hints: Counter[bytes] = Counter()
+            live: set[bytes] = set()  # terms sure to have a live document, from the counts alone
+            total = max(1, reader.doc_count_all())
+            for leaf, _offset in reader.leaf_readers():  # each its share of ``scan``, by size
+                share = max(50, scan * leaf.doc_count_all() // total)
+                deleted = leaf.doc_count_all() - leaf.doc_count()
+                for term, info in itertools.islice(leaf.iter_prefix(fieldname, start), share):
+                    n = info.doc_frequency()
+                    hints[term] += n
+                    if n > deleted:  # more documents than the segment has deleted: one is live
+                        live.add(term)
+            out: list[tuple[str, int]] = []
+            for term, hint in hints.most_common():
+                if term in live or _is_live(reader, fieldname, term):
+                    out.append((term.decode("utf-8"), hint))
+                    if len(out) >= limit:
+                        break
+            return out
+
+        return _search.with_searcher(self._engine(), run)
 
     def stats(self, top: int = 20) -> dict[str, Any]:
         """Figures about the index, as plain data (the README's "Stats" table lists the keys)."""
@@ -289,15 +388,33 @@ def _as_datetime(value: Any) -> datetime | None:
     return None
 
 
-def _live_terms(reader: Any, fieldname: str) -> list[tuple[bytes, int]]:
-    """``(term, live documents)`` for every term of a field; exact even with deleted documents."""
+def _is_live(reader: Any, fieldname: str, term: bytes) -> bool:
+    """Whether a live document has this term: from the counts when a segment holds it in more
+    documents than it has deleted, else from its postings (stopping at the first live one)."""
+    for leaf, _offset in reader.leaf_readers():
+        try:
+            n = leaf.doc_frequency(fieldname, term)
+        except TermNotFound:
+            continue
+        if n and (n > leaf.doc_count_all() - leaf.doc_count()
+                  or any(True for _ in leaf.postings(fieldname, term).all_ids())):
+            return True
+    return False
+
+
+def _live_terms(reader: Any, fieldname: str, exact: bool = True) -> list[tuple[bytes, int]]:
+    """``(term, live documents)`` for every term of a field; exact even with deleted documents,
+    unless ``exact`` is False: then the lexicon's document frequencies (deleted documents counted)."""
     if fieldname not in reader.schema or not reader.schema[fieldname].indexed:
         return []
     out = []
-    if not reader.has_deletions():
-        for term, info in reader.iter_field(fieldname):
-            out.append((term, info.doc_frequency()))
-        return out
+    if not exact or not reader.has_deletions():
+        # Segment by segment: whoosh's merged word list costs several times the sum of the parts.
+        hints: Counter[bytes] = Counter()
+        for leaf, _offset in reader.leaf_readers():
+            for term, info in leaf.iter_field(fieldname):
+                hints[term] += info.doc_frequency()
+        return sorted(hints.items())
     for term, _info in reader.iter_field(fieldname):
         n = sum(1 for _ in reader.postings(fieldname, term).all_ids())
         if n:

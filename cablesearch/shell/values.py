@@ -5,7 +5,9 @@ with ``complete_values``. :class:`ValueCache` loads them in a background thread 
 shell opens, so the first prompt does not wait; a completion asked for before its field is loaded
 loads that field at once (the completer runs in its own thread, so typing never blocks).
 :class:`ValueList` answers "values starting with p, most frequent first" with a binary search over
-the start of every word of every value (``bey`` finds ``John Beyrle``).
+the start of every word of every value (``bey`` finds ``John Beyrle``). Until a field is loaded,
+:class:`PrefixValues` answers from the index's word list, prefix by prefix, at once (and starts
+the field's load after answering), so a Tab pressed early never waits for a load.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ class ValueList:
 
     MEMO_OVER = 2_000
 
+    #: ``verify(values) -> the live ones``: set when the counts are lexicon hints, which may still
+    #: list a value whose every cable was replaced; the few values a lookup returns are checked.
+    verify: Callable[[list[str]], set[str]] | None = None
+
     def __init__(self, pairs: Iterable[tuple[str, int]], limit: int = 100) -> None:
         merged: dict[str, int] = {}
         for value, count in pairs:
@@ -67,6 +73,7 @@ class ValueList:
             ([k for k, _ in words], [r for _, r in words]),
         )
         self._memo: dict[tuple[int, str], list[int]] = {}
+        self._checked: dict[str, bool] = {}  # value -> has a live cable (see verify)
         self.limit = limit
         for which, (texts, _) in enumerate(self._arrays):
             for first in {t[:1] for t in texts if t}:
@@ -109,6 +116,11 @@ class ValueList:
 
         Values that start with ``prefix`` come before those where only a later word does.
         """
+        if self.verify is not None:
+            return self._live(self._match(prefix, limit + 20), limit)
+        return self._match(prefix, limit)
+
+    def _match(self, prefix: str, limit: int) -> list[tuple[str, int]]:
         if not prefix:
             return self.items[:limit]
         p = prefix.lower()
@@ -118,13 +130,54 @@ class ValueList:
             ranks += [r for r in self._best(1, p) if r not in seen][: limit - len(ranks)]
         return [self.items[r] for r in ranks]
 
+    def _live(self, found: list[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
+        """``found`` without the values :attr:`verify` says no live cable has (remembered)."""
+        checked = self._checked
+        unknown = [v for v, _ in found if v not in checked]
+        if unknown and self.verify is not None:
+            try:
+                live = self.verify(unknown)
+            except Exception:  # a broken index must not break typing: offer them unchecked
+                live = set(unknown)
+            checked.update((v, v in live) for v in unknown)
+        return [(v, n) for v, n in found if checked.get(v, True)][:limit]
+
+
+class PrefixValues:
+    """What :meth:`ValueCache.get` gives while a field's values are still loading: each lookup asks
+    the index for the terms starting with the prefix (``quick(field, prefix, limit)``), at once."""
+
+    def __init__(self, field: str, quick: Callable[[str, str, int], Iterable[tuple[str, int]]],
+                 then: Callable[[str], object] | None = None) -> None:
+        self.field = field
+        self._quick = quick
+        self._then = then
+        self.items: list[tuple[str, int]] = []
+
+    def __len__(self) -> int:
+        return 0
+
+    def match(self, prefix: str, limit: int = 100) -> list[tuple[str, int]]:
+        """The values for ``prefix``; then ``then(field)`` runs (the full load starts after this
+        answer, so that it does not slow it down)."""
+        try:
+            return list(self._quick(self.field, prefix, limit))[:limit]
+        except Exception:  # a broken index must not break typing
+            return []
+        finally:
+            if self._then is not None:
+                self._then(self.field)
+
 
 class ValueCache:
     """Value lists per field, loaded in a background thread or on first use, whichever comes first."""
 
     def __init__(self, source: Callable[[str], Iterable[tuple[str, int]]],
-                 fields: Sequence[str] = VALUE_FIELDS) -> None:
+                 fields: Sequence[str] = VALUE_FIELDS,
+                 quick: Callable[[str, str, int], Iterable[tuple[str, int]]] | None = None) -> None:
         self._source = source
+        self._quick = quick
+        self._loading: dict[str, threading.Thread] = {}
         self.fields = tuple(fields)
         self._lists: dict[str, ValueList] = {}
         self._locks = {f: threading.Lock() for f in self.fields}
@@ -134,8 +187,10 @@ class ValueCache:
 
     @classmethod
     def for_index(cls, index: object) -> ValueCache:
-        """A cache over the values of ``index`` (see :class:`IndexValues`)."""
-        return cls(IndexValues(index))
+        """A cache over the values of ``index`` (see :class:`IndexValues`); until a field is loaded,
+        its completions come from the index's word list, prefix by prefix (:meth:`IndexValues.quick`)."""
+        source = IndexValues(index)
+        return cls(source, quick=source.quick if callable(getattr(index, "prefix_counts", None)) else None)
 
     def start(self, delay: float = 0.0, before: Callable[[], object] | None = None) -> ValueCache:
         """Load every field in a daemon thread; returns at once.
@@ -160,7 +215,7 @@ class ValueCache:
             pass
         try:
             for f in self.fields:
-                self.get(f)
+                self.load(f)
         finally:
             close = getattr(self._source, "close", None)
             if callable(close):
@@ -176,8 +231,26 @@ class ValueCache:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def get(self, field: str) -> ValueList:
-        """The value list of ``field``, loading it now if the thread has not got to it yet."""
+    def get(self, field: str) -> ValueList | PrefixValues:
+        """The value list of ``field``. Not loaded yet: with a ``quick`` source, the answer comes
+        from the index prefix by prefix (:class:`PrefixValues`), and the field starts loading in a
+        thread of its own after that first answer; without one, the field is loaded now."""
+        got = self._lists.get(field)
+        if got is not None:
+            return got
+        if self._quick is None or field not in self._locks:
+            return self.load(field)
+        return PrefixValues(field, self._quick, then=self._load_later)
+
+    def _load_later(self, field: str) -> None:
+        """Start loading ``field`` in a thread of its own, unless it is loading or loaded."""
+        if field not in self._loading and field not in self._lists:
+            t = threading.Thread(target=self.load, args=(field,), name=f"cablesearch-values-{field}", daemon=True)
+            self._loading[field] = t
+            t.start()
+
+    def load(self, field: str) -> ValueList:
+        """The value list of ``field``, loaded now (waiting for a load under way) if not yet."""
         got = self._lists.get(field)
         if got is not None:
             return got
@@ -190,6 +263,8 @@ class ValueCache:
                 t0 = time.perf_counter()
                 try:
                     got = ValueList(self._source(field))
+                    verifier = getattr(self._source, "verifier", None)
+                    got.verify = verifier(field) if callable(verifier) else None
                 except Exception as e:  # a broken index must not break typing
                     self.errors[field] = f"{type(e).__name__}: {e}"
                     got = ValueList(())
@@ -224,6 +299,7 @@ class IndexValues:
         self._private: object | None = None
         self._lock = threading.Lock()
         self._mentions: dict[str, Counter[str]] | None = None
+        self._hinted: set[str] = set()
 
     def __call__(self, field: str) -> Iterable[tuple[str, int]]:
         own = getattr(self.index, "value_counts", None)
@@ -236,11 +312,35 @@ class IndexValues:
             if f.sortable and callable(getattr(ix, "facets", None)):
                 # A column: facets read it fast at any size, values as users read them.
                 return [(str(v), n) for v, n in ix.facets("*", by=(field,), top=0)[field]]
-            if kind == "entity" and len(ix) <= self.MENTIONS_UP_TO:
+            small = len(ix) <= self.MENTIONS_UP_TO
+            if kind == "entity" and small:
                 return list(self._mention_counts(ix)[field].items())
-            counts = ix.term_counts(field)
-        show = str.upper if kind in ("keyword", "id") else str
+            # Exact counts read every term's postings (minutes on a big index with replaced
+            # cables); above MENTIONS_UP_TO the lexicon's counts serve, checked when shown.
+            counts = ix.term_counts(field) if small else ix.term_counts(field, exact=False)
+            if not small:
+                self._hinted.add(field)
+        show = _shown(kind)
         return [(show(v), n) for v, n in counts.items() if n > 0 and v.strip() and not _placeholder(v)]
+
+    def quick(self, field: str, prefix: str, limit: int = 100) -> list[tuple[str, int]]:
+        """The index terms of ``field`` starting with ``prefix``, from its word list (no loading):
+        what completion offers until the field's values are loaded. Words, not whole mentions,
+        for entity fields; counts are the word list's (see ``CableIndex.prefix_counts``)."""
+        show = _shown(FIELD_BY_NAME[field].kind)
+        got = self.index.prefix_counts(field, prefix, limit + 10)  # type: ignore[attr-defined]
+        return [(show(v), n) for v, n in got if v.strip() and not _placeholder(v)][:limit]
+
+    def verifier(self, field: str) -> Callable[[list[str]], set[str]] | None:
+        """For a field whose counts were lexicon hints: ``values -> those a live cable has``."""
+        if field not in self._hinted or not callable(getattr(self.index, "live_terms", None)):
+            return None
+
+        def verify(values: list[str]) -> set[str]:
+            live = self.index.live_terms(field, [v.lower() for v in values])  # type: ignore[attr-defined]
+            return {v for v in values if v.lower() in live}
+
+        return verify
 
     def _mention_counts(self, ix: Any) -> dict[str, Counter[str]]:
         """Cables per mention, for each entity field, from one pass over every cable."""
@@ -287,9 +387,14 @@ class IndexValues:
             self._mentions = None
 
 
+def _shown(kind: str) -> Callable[[str], str]:
+    """How an index term is offered: tags, origins, classes upper case; words as they are."""
+    return str.upper if kind in ("keyword", "id") else str
+
+
 def _placeholder(value: str) -> bool:
     """``XXXXXXXXXXXX``, the mark of a redaction, is no value to offer."""
     return len(value) > 3 and set(value.lower()) <= {"x"}
 
 
-__all__ = ["VALUE_FIELDS", "IndexValues", "ValueCache", "ValueList"]
+__all__ = ["VALUE_FIELDS", "IndexValues", "PrefixValues", "ValueCache", "ValueList"]
