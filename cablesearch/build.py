@@ -34,7 +34,6 @@ from whoosh.writing import MERGE_SMALL
 
 from . import indexdir
 from .buildworkers import (
-    INDEX_NAME,
     SAME,
     SKIPPED,
     WRITTEN,
@@ -43,30 +42,26 @@ from .buildworkers import (
     Task,
     WorkerOutput,
     make_runner,
-    open_whoosh,
     remove_tree,
-    whoosh_storage,
 )
-from .engine import whoosh_schema
+from .engine import INDEX_NAME, open_whoosh, whoosh_schema, whoosh_storage
 from .errors import BuildError, CableParseError, CablesearchError, IndexStateError, UnsafeIndexError
+from .indexdir import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV
 from .ledger import (
     INDEXED,
-    SKIPPED_TSV,
     BuildProgress,
     BuildReport,
     Candidate,
     Entry,
     Ledger,
-    fields_fingerprint,
     read_sources,
     write_sources,
 )
+from .schema import fields_fingerprint
 from .sources import RawCable, discover
 from .trust import check_index_trust, trusted_by_env
 
-DEFAULT_INDEX = "index"
 FORMAT = 1
-BUILD_JSON = "build.json"
 #: RawCables per task, reached after a ramp (8, 16, ...) that spreads small builds over the workers.
 CHUNK = 250
 #: An update with at most this many tasks to read (8 + 16 + 32 cables) runs in-process.

@@ -30,36 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from whoosh.filedb.filestore import FileStorage
-
-from .engine import to_whoosh, whoosh_schema
+from .engine import INDEX_NAME, to_whoosh, whoosh_schema, whoosh_storage
 from .errors import BuildError, CableParseError
 from .schema import to_document
 from .segwriter import WorkerWriter
 from .sources import RawCable, load_cable
 
-INDEX_NAME = "MAIN"
 #: Cables per segment a worker writes before it starts another (bounds the memory of its flush).
 SEGMENT_DOCS = 40_000
 #: Unit numbers: worker * UNITS_PER_WORKER + the worker's segment number.
 UNITS_PER_WORKER = 100_000
-
-
-def whoosh_storage(folder: str | Path) -> FileStorage:
-    """The storage every cablesearch index is opened with: files read with ``read()``, not ``mmap``.
-
-    whoosh 2.7 wraps each part of an mmapped compound segment in ``BytesIO(memoryview)``, which
-    copies it: opening a reader would then cost about the size of the index in memory (5 GB for
-    250,000 cables). Without mmap a reader costs a few MB and searches as fast; the compound file
-    is still opened when the reader opens, so an open reader survives the file's deletion.
-    Like any whoosh reader, one reader is for one thread at a time.
-    """
-    return FileStorage(str(folder), supports_mmap=False)
-
-
-def open_whoosh(folder: str | Path) -> Any:
-    """The whoosh index in ``folder`` (raises whoosh's EmptyIndexError when there is none)."""
-    return whoosh_storage(folder).open_index(INDEX_NAME)
 #: Posting memory per worker before whoosh spills a sorted run to disk.
 DEFAULT_LIMITMB = 96
 

@@ -18,7 +18,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-DEFAULT_INDEX = "index"
+from .indexdir import DEFAULT_INDEX
 
 EXIT_OK, EXIT_NOTHING, EXIT_ERROR = 0, 1, 2
 

@@ -9,7 +9,6 @@ to the newest generation.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import os
@@ -21,32 +20,23 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import EmptyIndexError
 from whoosh.reading import TermNotFound
 
 from . import indexdir
 from . import search as _search
-from .engine import fold
+from .engine import fold, open_whoosh
 from .errors import IndexNotFoundError, IndexStateError, UnsafeIndexError
+from .indexdir import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV
 from .model import LEVELS, Cable, Classification, Entity, EntityType, Hit
-from .schema import FIELDS
+from .schema import fields_fingerprint
 from .trust import check_index_trust, trusted_by_env
 
 if TYPE_CHECKING:
     from .build import BuildProgress, BuildReport
 
 # Opening an index must not import the build path (build -> buildworkers -> sources -> cable and
-# its parser's regexes: most of the shell's start-up). These copies of build-side names are
-# checked against the originals by tests/test_index_lazy.py.
-#: The index folder when none is given (``build.DEFAULT_INDEX``).
-DEFAULT_INDEX = "index"
-#: What a build records about itself in each generation (``build.BUILD_JSON``).
-BUILD_JSON = "build.json"
-#: The files a build could not read, with why (``ledger.SKIPPED_TSV``).
-SKIPPED_TSV = "skipped.tsv"
-#: The whoosh index name in a generation (``buildworkers.INDEX_NAME``).
-INDEX_NAME = "MAIN"
+# its parser's regexes: most of the shell's start-up).
 #: The build path, imported on first use.
 _LAZY = {"BuildProgress", "BuildReport"}
 
@@ -66,18 +56,6 @@ def __getattr__(name: str) -> Any:
         return getattr(build, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-def open_whoosh(folder: str | os.PathLike[str]) -> Any:
-    """The whoosh index in ``folder``, files read without mmap, as ``buildworkers.open_whoosh``
-    opens it (see ``buildworkers.whoosh_storage`` for why)."""
-    return FileStorage(str(folder), supports_mmap=False).open_index(INDEX_NAME)
-
-
-def fields_fingerprint() -> str:
-    """Changes when the field table changes in a way an existing index cannot follow
-    (``ledger.fields_fingerprint``, which builds write into ``build.json``)."""
-    table = [[f.name, f.kind, f.stored, f.sortable] for f in FIELDS]
-    return hashlib.sha1(json.dumps(table).encode()).hexdigest()[:16]
 
 #: Opening races a concurrent swap or commit (a file listed, then removed): retry this often.
 _OPEN_ATTEMPTS = 5

@@ -34,8 +34,14 @@ from pathlib import Path
 
 from .errors import BuildError, IndexNotFoundError, IndexStateError
 
+#: The index folder when none is given.
+DEFAULT_INDEX = "index"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
+#: What a build records about itself in each generation.
+BUILD_JSON = "build.json"
+#: The files a build could not read, with why (and the duplicates it dropped), in each generation.
+SKIPPED_TSV = "skipped.tsv"
 GEN_PREFIX = "gen-"
 _GEN = re.compile(r"^gen-(\d{6,})$")
 _TMP = re.compile(r"^gen-\d{6,}\.tmp-\d+(?:-\w+)?$")

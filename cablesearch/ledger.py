@@ -17,7 +17,6 @@ Pure bookkeeping (no whoosh, no processes), so the rules are testable on their o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Iterable
@@ -26,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from . import indexdir
-from .schema import FIELDS
+from .indexdir import SKIPPED_TSV
 from .sources import RawCable
 
 SOURCES_JSONL = "sources.jsonl"
-SKIPPED_TSV = "skipped.tsv"
 INDEXED = "indexed"
 DUPLICATE = "duplicate"
 #: ``Candidate.doc`` for a document already in the index (kept as it is).
@@ -98,12 +96,6 @@ class BuildReport:
             "skipped": [list(s) for s in self.skipped], "duplicates": [list(d) for d in self.duplicates],
             "seconds": round(self.seconds, 3), "generation": self.generation, "notes": list(self.notes),
         }
-
-
-def fields_fingerprint() -> str:
-    """Changes when the field table changes in a way an existing index cannot follow."""
-    table = [[f.name, f.kind, f.stored, f.sortable] for f in FIELDS]
-    return hashlib.sha1(json.dumps(table).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

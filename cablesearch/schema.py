@@ -19,6 +19,7 @@ Kinds (what the engine and the query compiler do with a field):
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +111,13 @@ ENTITY_FIELDS: dict[str, EntityType] = {
 def resolve_field(name: str) -> str | None:
     """The canonical name for what a user typed (case-insensitive), or None."""
     return ALIASES.get(name.lower())
+
+
+def fields_fingerprint() -> str:
+    """Changes when the field table changes in a way an existing index cannot follow (builds write
+    it into ``build.json``; opening an index built for another table is refused)."""
+    table = [[f.name, f.kind, f.stored, f.sortable] for f in FIELDS]
+    return hashlib.sha1(json.dumps(table).encode()).hexdigest()[:16]
 
 
 def suggest_fields(name: str, n: int = 3) -> tuple[str, ...]:

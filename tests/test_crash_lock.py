@@ -193,7 +193,7 @@ def test_whoosh_write_lock_left_by_a_killed_update_blocks_nothing(small, tmp_pat
     gen = indexdir.live_generation(root)
     script = tmp_path / "writer.py"
     script.write_text("import os, signal, sys\nsys.path.insert(0, sys.argv[2])\n"
-                      "from cablesearch.buildworkers import open_whoosh\n"
+                      "from cablesearch.engine import open_whoosh\n"
                       "w = open_whoosh(sys.argv[1]).writer()\nprint('locked', flush=True)\n"
                       "if sys.argv[3] == 'die':\n    os.kill(os.getpid(), signal.SIGKILL)\nsys.stdin.readline()\n")
     proc = subprocess.Popen([sys.executable, str(script), str(gen), str(ROOT), "die"],
