@@ -41,6 +41,9 @@ class Field:
     complete_values: bool = False
     #: Example of use, for help and completion.
     example: str = ""
+    #: A value with this separator asks for every part: ``class:SECRET//NOFORN`` is
+    #: ``class:secret AND class:noforn`` (how labels are written, and shown in results).
+    all_of: str = ""
 
     @property
     def searchable(self) -> bool:
@@ -65,8 +68,9 @@ FIELDS: tuple[Field, ...] = (
     Field("tag", "keyword", "TAGS, exact (case-insensitive)", ("tags",), stored=True, sortable=True,
           complete_values=True, example="tag:WTO"),
     Field("class", "keyword", "classification level and caveats: unclassified, limited official use, "
-          "confidential, secret, noforn, sensitive, for official use only", ("classification",),
-          sortable=True, complete_values=True, example="class:secret"),
+          "confidential, secret, noforn, sensitive, for official use only; a label such as "
+          "SECRET//NOFORN asks for all its parts", ("classification",),
+          sortable=True, complete_values=True, example="class:secret", all_of="//"),
     Field("label", "stored", "the full classification label, e.g. SECRET//NOFORN", (), stored=True),
     Field("origin", "id", "the sending post, e.g. MOSCOW, SECSTATE, USUN NEW YORK", ("from", "post"),
           stored=True, sortable=True, complete_values=True, example="origin:moscow"),

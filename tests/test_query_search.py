@@ -148,6 +148,12 @@ CASES = [
     ("class:secret", {M1, BG}),
     ("class:SECRET", {M1, BG}),
     ("class:noforn", {M1, AN}),
+    # a label as results show it asks for all its parts
+    ("class:SECRET//NOFORN", {M1}),
+    ('class:"SECRET//NOFORN"', {M1}),
+    ("class:CONFIDENTIAL//NOFORN", {AN}),
+    ("class:noforn//secret", {M1}),
+    ("class:SECRET//", {M1, BG}),
     ("class:confidential", {M2, AN}),
     ('class:"limited official use"', {UN}),
     ("class:limited", set()),

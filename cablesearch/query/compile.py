@@ -21,6 +21,7 @@ Semantics decided here (and documented in ``syntax.md``):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import itertools
 from datetime import datetime
@@ -218,6 +219,12 @@ class _Compiler:
         if isinstance(node, Fuzzy):
             return wq.FuzzyTerm(name, node.text.lower(), boost=boost, maxdist=node.distance, prefixlength=FUZZY_PREFIX)
         assert isinstance(node, Term | Phrase), node
+        sep = fields_table.FIELD_BY_NAME[name].all_of
+        if sep and sep in node.text:  # class:SECRET//NOFORN: every part
+            parts = [self.leaf(dataclasses.replace(node, text=p), name, boost)
+                     for p in node.text.split(sep) if p.strip()]
+            parts = [p for p in parts if p is not None]
+            return None if not parts else parts[0] if len(parts) == 1 else wq.And(parts)
         text = node.text if isinstance(node, Term) else " ".join(node.text.split())
         tokens = [(t.text, t.pos) for t in self.schema[name].tokenize(text, mode="query", positions=True)]
         positional = kind in ("text", "entity")
