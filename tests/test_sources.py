@@ -266,3 +266,18 @@ def test_symlink_loops_and_unlistable_folders(tmp_path: Path) -> None:
         assert "cannot list folder" in e.value.reason
     finally:
         locked.chmod(0o755)
+
+
+def test_a_file_with_nothing_of_a_cable_is_refused_with_the_reason(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Things to check tomorrow:\n- the Moscow cables\n- ask about the FSB\n", encoding="utf-8")
+    listing = tmp_path / "index.html"
+    listing.write_text("<html><body><h1>Browse by tag</h1><a href='/tag/WTO_0.html'>WTO</a></body></html>",
+                       encoding="utf-8")
+    for path in (notes, listing):
+        with pytest.raises(CableParseError) as e:
+            load_cable(RawCable(source=str(path), path=str(path)))
+        assert e.value.reason.startswith("does not look like a cable") and e.value.source == str(path)
+    # Metadata from a manifest is evidence too: the same words with a refid are a cable.
+    cable, _ = load_cable(RawCable(source=str(notes), path=str(notes), meta={"refid": "09MOSCOW1"}))
+    assert cable.ref == "09MOSCOW1"
