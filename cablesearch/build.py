@@ -57,11 +57,14 @@ from .ledger import (
     read_sources,
     write_sources,
 )
+from .render import escape_name
 from .schema import fields_fingerprint
 from .sources import RawCable, discover
 from .trust import check_index_trust, trusted_by_env
 
 FORMAT = 1
+#: Skipped sources named in the error of a build that indexed nothing.
+SHOW_SKIPPED = 10
 #: RawCables per task, reached after a ramp (8, 16, ...) that spreads small builds over the workers.
 CHUNK = 250
 #: An update with at most this many tasks to read (8 + 16 + 32 cables) runs in-process.
@@ -210,7 +213,10 @@ class _Build:
             segments = self._index(ledger, self.sources, temp / "work", temp)
             if ledger.expected_count() == 0:
                 what = f"none of the {ledger.seen:,} sources could be indexed" if ledger.seen else "no cables found"
-                raise BuildError(f"{what}; nothing was written (the previous index, if any, is unchanged)")
+                why = "".join(f"\n  {escape_name(src)}: {reason}" for src, reason in ledger.skipped[:SHOW_SKIPPED])
+                more = len(ledger.skipped) - SHOW_SKIPPED
+                why += f"\n  ... and {more:,} more" if more > 0 else ""
+                raise BuildError(f"{what}; nothing was written (the previous index, if any, is unchanged){why}")
             self._emit("merging", force=True)
             ix = whoosh_storage(temp).create_index(whoosh_schema(), indexname=INDEX_NAME)
             writer = ix.writer()

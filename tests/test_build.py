@@ -235,8 +235,9 @@ def test_a_build_that_indexes_nothing_keeps_the_old_index(fixture_cables, tmp_pa
     (tmp_path / "bad" / "x.txt").write_text("")
     with pytest.raises(BuildError, match="no cables found"):
         build_index([tmp_path / "empty"], root, jobs=2)
-    with pytest.raises(BuildError, match="none of the 1 sources"):
+    with pytest.raises(BuildError, match="none of the 1 sources") as e:
         build_index([tmp_path / "bad"], root, jobs=1)
+    assert f"\n  {tmp_path / 'bad' / 'x.txt'}: empty file" in str(e.value)  # which file, and why
     with pytest.raises(BuildError, match="remove every cable"):
         build_index([tmp_path / "empty"], root, jobs=1, update=True)
     with open_index(root) as ix:
