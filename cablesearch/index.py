@@ -293,11 +293,14 @@ class CableIndex:
         """Figures about the index, as plain data (the README's "Stats" table lists the keys)."""
         s = self.searcher()
         reader = s.reader()
-        classes = self.term_counts("class")
-        years = Counter({int(k): v for k, v in _numeric_counts(s, "year").items()})
+        # From the columns, as facets read them: exact live counts at once at any size (the
+        # lexicon's counts would include replaced cables; reading postings takes seconds).
+        counts = self.facets("*", by=("class", "tag", "origin", "year"), top=0)
+        classes = Counter({str(v).lower(): n for v, n in counts["class"]})
+        years = Counter({int(v): n for v, n in counts["year"]})
         dates = _date_range(s)
-        tags = self.term_counts("tag")
-        origins = self.term_counts("origin")
+        tags = Counter({str(v).lower(): n for v, n in counts["tag"]})
+        origins = Counter({str(v).lower(): n for v, n in counts["origin"]})
         return {
             "path": str(self.root),
             "generation": self.generation.name,
@@ -397,21 +400,6 @@ def _live_terms(reader: Any, fieldname: str, exact: bool = True) -> list[tuple[b
         n = sum(1 for _ in reader.postings(fieldname, term).all_ids())
         if n:
             out.append((term, n))
-    return out
-
-
-def _numeric_counts(searcher: Any, fieldname: str) -> dict[Any, int]:
-    """Live documents per value of a NUMERIC/DATETIME field (full-precision terms only)."""
-    reader = searcher.reader()
-    field = reader.schema[fieldname]
-    out: dict[Any, int] = {}
-    for term in field.sortable_terms(reader, fieldname):
-        if reader.has_deletions():
-            n = sum(1 for _ in reader.postings(fieldname, term).all_ids())
-        else:
-            n = reader.doc_frequency(fieldname, term)
-        if n:
-            out[field.from_bytes(term)] = n
     return out
 
 
