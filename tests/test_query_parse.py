@@ -220,3 +220,24 @@ def test_explain():
 def test_explain_shows_dates():
     assert "DateRange(field='date', low=2008, high=2009-06, low_incl=True, high_incl=True)" in explain(
         "date:2008..2009-06")
+
+
+@pytest.mark.parametrize("typed", ["“human rights”", "„human rights“", "«human rights»", "”human rights”"])
+def test_typographic_double_quotes_make_a_phrase(typed):
+    """Pasted from a document: the same phrase as with straight quotes, and the shell colours it so."""
+    from cablesearch.query.parser import lex
+
+    assert parse_query(typed).node == parse_query('"human rights"').node
+    assert lex(typed) == [("PHRASE", 0, len(typed))]
+
+
+def test_a_typographic_apostrophe_stays_in_the_word():
+    assert parse_query("O’Neill").node == Term(None, "O’Neill")
+
+
+def test_an_escaped_typographic_quote_is_the_character_itself():
+    query = parse_query('"say \\“yes\\”"')
+    assert query.node == Phrase(None, "say “yes”")
+    from cablesearch.query import to_query_string
+
+    assert parse_query(to_query_string(query.node)).node == query.node

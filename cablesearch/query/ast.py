@@ -30,6 +30,11 @@ from datetime import datetime
 _DATE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
 
 
+#: Typographic double quotes (pasted from a document), read as ``"`` by the parser. Single quotes
+#: are not: ``’`` is also an apostrophe.
+TYPOGRAPHIC_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb"
+
+
 @dataclass(frozen=True, slots=True)
 class PartialDate:
     """A date to the precision the user gave: a year, a month or a day."""

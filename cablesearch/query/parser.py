@@ -22,7 +22,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from .. import schema
 from ..errors import QueryLimitError, QuerySyntaxError, UnknownFieldError
 from . import ast as nodes
-from .ast import Node, PartialDate, Query, QueryWarning
+from .ast import TYPOGRAPHIC_QUOTES, Node, PartialDate, Query, QueryWarning
 
 #: Longest query text accepted, in characters.
 MAX_QUERY_LENGTH = 10_000
@@ -80,8 +80,23 @@ def _parser() -> Lark:
     return parser
 
 
+def normalize_quotes(text: str) -> str:
+    r"""``text`` with its typographic double quotes (“ ” „ ‟ « ») as ``"``, except those escaped
+    with a backslash (``\“`` is the character itself, inside a phrase). One character for one, so
+    the columns of error messages do not move."""
+    if not any(q in text for q in TYPOGRAPHIC_QUOTES):
+        return text
+    out = []
+    escaped = False
+    for ch in text:
+        out.append('"' if ch in TYPOGRAPHIC_QUOTES and not escaped else ch)
+        escaped = ch == "\\" and not escaped
+    return "".join(out)
+
+
 def parse_query(text: str) -> Query:
     """Parse query text into a :class:`Query` (AST root, warnings, text). Raises QueryError."""
+    text = normalize_quotes(text)
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryLimitError(
             f"query is {len(text):,} characters long; the limit is {MAX_QUERY_LENGTH:,}",
@@ -416,6 +431,7 @@ def lex(text: str) -> list[tuple[str, int, int]]:
     take, one ``ERROR`` token runs to the end of the text. An unfinished query (``org:(a``)
     is not an error.
     """
+    text = normalize_quotes(text)
     parser = _parser()
     tokens: list[Token] = []
     error_at: int | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .ast import (
+    TYPOGRAPHIC_QUOTES,
     And,
     Boost,
     DateRange,
@@ -53,7 +54,10 @@ def format_number(x: float) -> str:
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    for q in TYPOGRAPHIC_QUOTES:  # which the parser would read as '"' unless escaped
+        escaped = escaped.replace(q, "\\" + q)
+    return '"' + escaped + '"'
 
 
 def _range(low, high, low_incl: bool, high_incl: bool) -> str:
