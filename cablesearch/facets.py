@@ -24,7 +24,7 @@ import json
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh import query as wq
 
@@ -32,12 +32,14 @@ from .engine import MENTION_SEP
 from .errors import QueryError, UnknownFieldError
 from .schema import ENTITY_FIELDS, FIELD_BY_NAME, resolve_field, suggest_fields
 
+T = TypeVar("T")
+
 DEFAULT_FACETS: tuple[str, ...] = ("tag", "class", "origin", "year")
 FACET_KINDS = ("keyword", "id", "number", "entity")
 #: Segment value lists kept (each is one list of tuples per document of a segment).
 CACHE_SEGMENTS = 64
 
-_cache: OrderedDict[tuple[str, str], list[tuple[Any, ...]]] = OrderedDict()
+_cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -90,44 +92,40 @@ def _segment_key(reader: Any) -> str | None:
         return None
 
 
+def _cached(reader: Any, name: str, make: Callable[[], T]) -> T:
+    """``make()`` for one segment reader, kept (LRU) under the segment's id and ``name``; not
+    kept for a reader that is not one segment."""
+    key = _segment_key(reader)
+    if key is None:
+        return make()
+    with _lock:
+        hit = _cache.get((key, name))
+        if hit is not None:
+            _cache.move_to_end((key, name))
+            return hit
+    got = make()
+    with _lock:
+        _cache[(key, name)] = got
+        while len(_cache) > CACHE_SEGMENTS * 8:
+            _cache.popitem(last=False)
+    return got
+
+
 def segment_values(reader: Any, fieldname: str) -> list[tuple[Any, ...]]:
     """Per document of one segment reader: the distinct display values of ``fieldname``, cached."""
-    key = _segment_key(reader)
-    if key is not None:
-        with _lock:
-            hit = _cache.get((key, fieldname))
-            if hit is not None:
-                _cache.move_to_end((key, fieldname))
-                return hit
-    values = _build(reader, fieldname)
-    if key is not None:
-        with _lock:
-            _cache[(key, fieldname)] = values
-            while len(_cache) > CACHE_SEGMENTS * 8:
-                _cache.popitem(last=False)
-    return values
+    return _cached(reader, fieldname, lambda: _build(reader, fieldname))
 
 
 def column_values(reader: Any, fieldname: str) -> list[Any]:
     """The raw column values of ``fieldname`` for every document of one segment reader, read in
     one sweep (far cheaper than a column lookup per document) and cached like :func:`segment_values`.
     Equal values share one object. The field must have a column (``reader.has_column``)."""
-    key = _segment_key(reader)
-    ckey = (key, "\0column:" + fieldname)
-    if key is not None:
-        with _lock:
-            hit = _cache.get(ckey)
-            if hit is not None:
-                _cache.move_to_end(ckey)
-                return hit
-    shared: dict[Any, Any] = {}
-    values = [shared.setdefault(v, v) for v in reader.column_reader(fieldname, translate=False)]
-    if key is not None:
-        with _lock:
-            _cache[ckey] = values
-            while len(_cache) > CACHE_SEGMENTS * 8:
-                _cache.popitem(last=False)
-    return values
+
+    def make() -> list[Any]:
+        shared: dict[Any, Any] = {}
+        return [shared.setdefault(v, v) for v in reader.column_reader(fieldname, translate=False)]
+
+    return _cached(reader, "\0column:" + fieldname, make)
 
 
 def _build(reader: Any, fieldname: str) -> list[tuple[Any, ...]]:
@@ -187,23 +185,13 @@ def segment_codes(reader: Any, fieldname: str) -> tuple[list[int], list[tuple[An
     """:func:`segment_values` as small ints: ``codes[docnum]`` indexes ``table``, the distinct value
     tuples of the segment (documents share them: a class label, a tag set). Counting ints is the
     fastest way to count a segment's matches; cached per segment like the values."""
-    key = _segment_key(reader)
-    ckey = (key, "\0codes:" + fieldname)
-    if key is not None:
-        with _lock:
-            hit = _cache.get(ckey)
-            if hit is not None:
-                _cache.move_to_end(ckey)
-                return hit
-    ids: dict[tuple[Any, ...], int] = {}
-    codes = [ids.setdefault(v, len(ids)) for v in segment_values(reader, fieldname)]
-    got = (codes, list(ids))
-    if key is not None:
-        with _lock:
-            _cache[ckey] = got
-            while len(_cache) > CACHE_SEGMENTS * 8:
-                _cache.popitem(last=False)
-    return got
+
+    def make() -> tuple[list[int], list[tuple[Any, ...]]]:
+        ids: dict[tuple[Any, ...], int] = {}
+        codes = [ids.setdefault(v, len(ids)) for v in segment_values(reader, fieldname)]
+        return codes, list(ids)
+
+    return _cached(reader, "\0codes:" + fieldname, make)
 
 
 def _count_segment(reader: Any, fieldname: str, docs: list[int], into: Counter) -> None:
