@@ -290,21 +290,66 @@ class IndexValues:
       mentions from the lexicon (``lula``, ``silva``) are offered instead.
 
     Redaction placeholders (``XXXXXXXXXXXX``) are left out.
+
+    On an index of more than :data:`PROCESS_ABOVE` cables the lists are computed in a helper
+    process (one, started on first use, killed by :meth:`close` or at exit): loading org's values
+    from 250,000 cables takes seconds of pure Python, and in a thread of the shell's process it
+    would hold the interpreter lock while the user presses Tab (a completion during the load took
+    0.2-1.6 s instead of 30-60 ms). If the helper cannot run, the lists are computed here.
     """
 
     MENTIONS_UP_TO = 10_000
+    PROCESS_ABOVE = 10_000
 
-    def __init__(self, index: object) -> None:
+    def __init__(self, index: object, *, helper: bool = True) -> None:
         self.index = index
         self._private: object | None = None
         self._lock = threading.Lock()
         self._mentions: dict[str, Counter[str]] | None = None
         self._hinted: set[str] = set()
+        self._helper = helper
+        self._pool: Any = None
+        self._pool_lock = threading.Lock()
 
     def __call__(self, field: str) -> Iterable[tuple[str, int]]:
         own = getattr(self.index, "value_counts", None)
         if callable(own):
             return list(own(field))
+        if self._use_helper():
+            root = str(self.index.root)  # type: ignore[attr-defined]
+            try:
+                values, hinted = self._pool_for().apply_async(_values_in_helper, (root, field)).get()
+            except Exception:  # no helper process here (or it died): computed below
+                self._helper = False
+            else:
+                if hinted:
+                    self._hinted.add(field)
+                return values
+        return self.compute(field)
+
+    def _use_helper(self) -> bool:
+        if not self._helper or getattr(self.index, "root", None) is None:
+            return False
+        try:
+            return len(self.index) > self.PROCESS_ABOVE  # type: ignore[arg-type]
+        except TypeError:
+            return False
+
+    def _pool_for(self) -> Any:
+        with self._pool_lock:
+            if self._pool is None:
+                import multiprocessing
+
+                # spawn: a fresh interpreter, not a fork of this one and its threads
+                self._pool = multiprocessing.get_context("spawn").Pool(1)
+            return self._pool
+
+    def hinted(self, field: str) -> bool:
+        """Whether the counts of ``field`` are the lexicon's hints (see :meth:`verifier`)."""
+        return field in self._hinted
+
+    def compute(self, field: str) -> list[tuple[str, int]]:
+        """The value list of ``field``, computed in this process."""
         f = FIELD_BY_NAME[field]
         kind = f.kind
         with self._lock:
@@ -378,6 +423,10 @@ class IndexValues:
         return self._private
 
     def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.terminate()  # a load under way is abandoned, not waited for
+                self._pool = None
         with self._lock:
             if self._private is not None and self._private is not self.index:
                 close = getattr(self._private, "close", None)
@@ -385,6 +434,23 @@ class IndexValues:
                     close()
             self._private = None
             self._mentions = None
+
+
+def _values_in_helper(root: str, field: str) -> tuple[list[tuple[str, int]], bool]:
+    """In the helper process: ``(values, hinted)`` of ``field`` for the index at ``root``, kept
+    open between calls. The index is checked as every opening is (the trust setting of the shell
+    comes through the environment)."""
+    global _helper_values
+    if _helper_values is None or str(getattr(_helper_values.index, "root", "")) != root:
+        from ..index import open_index
+
+        _helper_values = IndexValues(open_index(root), helper=False)
+        _helper_values._private = _helper_values.index  # its own process: no second handle needed
+    values = _helper_values.compute(field)
+    return values, _helper_values.hinted(field)
+
+
+_helper_values: IndexValues | None = None
 
 
 def _shown(kind: str) -> Callable[[str], str]:
