@@ -21,9 +21,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .cable_meta import normalize_origin
 from .model import Cable, EntityType
 
 KINDS = ("id", "text", "entity", "keyword", "date", "number", "stored")
@@ -44,6 +46,9 @@ class Field:
     #: A value with this separator asks for every part: ``class:SECRET//NOFORN`` is
     #: ``class:secret AND class:noforn`` (how labels are written, and shown in results).
     all_of: str = ""
+    #: Another spelling of a value the index may hold it under, searched too: ``origin:"Embassy
+    #: Moscow"`` (how the cablegate site names posts) also searches ``MOSCOW``.
+    spelling: Callable[[str], str | None] | None = None
 
     @property
     def searchable(self) -> bool:
@@ -72,8 +77,9 @@ FIELDS: tuple[Field, ...] = (
           "SECRET//NOFORN asks for all its parts", ("classification",),
           sortable=True, complete_values=True, example="class:secret", all_of="//"),
     Field("label", "stored", "the full classification label, e.g. SECRET//NOFORN", (), stored=True),
-    Field("origin", "id", "the sending post, e.g. MOSCOW, SECSTATE, USUN NEW YORK", ("from", "post"),
-          stored=True, sortable=True, complete_values=True, example="origin:moscow"),
+    Field("origin", "id", "the sending post, e.g. MOSCOW, SECSTATE, USUN NEW YORK (the site's "
+          "spelling works too: Embassy Moscow, Secretary of State)", ("from", "post"),
+          stored=True, sortable=True, complete_values=True, example="origin:moscow", spelling=normalize_origin),
     Field("date", "date", "when the cable was sent", ("created", "sent"), stored=True, sortable=True,
           example="date:2009-11"),
     Field("released", "date", "when the cable was released", (), stored=True, example="released:2011"),

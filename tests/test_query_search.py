@@ -166,7 +166,10 @@ CASES = [
     ("refs:09MOSCOW1234", {M1}),
     ("origin:moscow", {M1, M2}),
     ('origin:"usun new york"', {UN}),
-    ("origin:usun", set()),
+    ("origin:usun", {UN}),  # the post's other name, as the cablegate site writes it
+    ('origin:"Mission USUN New York"', {UN}),
+    ('origin:"Embassy Moscow"', {M1, M2}),
+    ("origin:mosc", set()),  # still whole values
     ("ref:09MOSCOW2723", {M1}),
     ("id:09moscow2723", {M1}),
     ("path:cables/08STATE1000.txt", {ST}),

@@ -211,7 +211,6 @@ class _Compiler:
         return parts[0] if len(parts) == 1 else wq.Or(parts)
 
     def leaf(self, node: Node, name: str, boost: float) -> wq.Query | None:
-        kind = fields_table.FIELD_BY_NAME[name].kind
         if isinstance(node, Prefix):
             return wq.Every(name, boost=boost) if not node.text else wq.Prefix(name, node.text.lower(), boost=boost)
         if isinstance(node, Wildcard):
@@ -219,6 +218,19 @@ class _Compiler:
         if isinstance(node, Fuzzy):
             return wq.FuzzyTerm(name, node.text.lower(), boost=boost, maxdist=node.distance, prefixlength=FUZZY_PREFIX)
         assert isinstance(node, Term | Phrase), node
+        spelling = fields_table.FIELD_BY_NAME[name].spelling
+        other = spelling(node.text) if spelling is not None else None
+        if other and other.lower() != " ".join(node.text.split()).lower():
+            # origin:"Embassy Moscow": the value as typed, and as the index spells posts (MOSCOW)
+            both = (self.exact_leaf(node, name, boost),
+                    self.exact_leaf(dataclasses.replace(node, text=other), name, boost))
+            parts = [p for p in both if p is not None]
+            return None if not parts else parts[0] if len(parts) == 1 else wq.Or(parts)
+        return self.exact_leaf(node, name, boost)
+
+    def exact_leaf(self, node: Term | Phrase, name: str, boost: float) -> wq.Query | None:
+        """A word or phrase of ``name`` as written (no other spelling)."""
+        kind = fields_table.FIELD_BY_NAME[name].kind
         sep = fields_table.FIELD_BY_NAME[name].all_of
         if sep and sep in node.text:  # class:SECRET//NOFORN: every part
             parts = [self.leaf(dataclasses.replace(node, text=p), name, boost)
