@@ -23,10 +23,8 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -34,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _proc import tree_rss  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
+from _proc import measure  # noqa: E402  (bench/ is on sys.path when this file runs as a script)
 
 
 def _corpus_stats(corpus: Path) -> tuple[int, int]:
@@ -104,26 +102,12 @@ def _child(args: argparse.Namespace) -> None:
 
 
 def _measure(argv: list[str]) -> dict:
-    proc = subprocess.Popen([sys.executable, __file__, *argv], stdout=subprocess.PIPE, text=True)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, tree_rss(proc.pid))
-            stop.wait(0.05)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    out, _ = proc.communicate()
-    stop.set()
-    t.join()
-    if proc.returncode != 0:
-        sys.exit(f"run failed ({proc.returncode}): {' '.join(argv)}")
-    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
+    run = measure([sys.executable, __file__, *argv])
+    if run.returncode != 0:
+        sys.exit(f"run failed ({run.returncode}): {' '.join(argv)}\n{run.stderr}")
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("RESULT "))
     result = json.loads(line[len("RESULT "):])
-    result["peak"] = peak
+    result["peak"] = run.peak_rss
     return result
 
 
