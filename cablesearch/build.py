@@ -19,6 +19,7 @@ Guarantees (see the README, "Building and updating the index"):
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -32,7 +33,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.writing import MERGE_SMALL
 
-from . import indexdir
+from . import indexdir, wordlists
 from .buildworkers import (
     SAME,
     SKIPPED,
@@ -228,6 +229,7 @@ class _Build:
             # replaced documents): rewriting a segment to drop them costs as much as building it.
             writer.commit(mergetype=lambda _w, segs: [*segs, *segments])
             self._check_count(ix, ledger)
+            wordlists.write_missing(ix)
             remove_tree(temp / "work")
             self._finish_report(ledger)
             self._write_meta(temp, ix, ledger, built_at=_now(), updated_at=None)
@@ -273,6 +275,8 @@ class _Build:
             writer.commit(mergetype=lambda w, segs: [*MERGE_SMALL(w, segs), *segments])
             adopted = []
             self._check_count(ix, ledger, committed=True)
+            with contextlib.suppress(OSError):  # without them, leading-wildcard words are only slower
+                wordlists.write_missing(ix)
             self._finish_report(ledger)
             try:
                 self._write_meta(live, ix, ledger, built_at=meta.get("built_at"), updated_at=_now())

@@ -328,10 +328,11 @@ def dir_size(path: Path) -> int:
     return total
 
 
-def write_atomic(path: Path, data: str, errors: str = "strict") -> None:
-    """Write a small file so that readers see the old or the new content, never a part."""
+def write_atomic(path: Path, data: str | bytes, errors: str = "strict") -> None:
+    """Write a file so that readers see the old or the new content, never a part."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", errors=errors, newline="\n") as fh:
+    binary = isinstance(data, bytes)
+    with open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", errors=errors, newline="\n") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -24,12 +24,14 @@ import copy
 import dataclasses
 import functools
 import itertools
+from collections.abc import Iterable
 from datetime import datetime
 
 from whoosh import query as wq
 from whoosh.fields import Schema
 
 from .. import schema as fields_table
+from .. import wordlists
 from ..engine import ENTITY_GAP, whoosh_schema
 from ..errors import QueryError, QueryLimitError, QuerySyntaxError
 from .ast import (
@@ -282,17 +284,27 @@ def _pattern_terms(q: wq.MultiTerm, reader, stop: int):
     after ``stop`` terms (enough to tell a query over the limit)."""
     leaves = [r for r, _ in reader.leaf_readers()] if hasattr(reader, "leaf_readers") else [reader]
     if len(leaves) <= 1:
-        yield from q._btexts(reader)
+        yield from _leaf_pattern_terms(q, reader)
         return
     found: set[bytes] = set()
     for leaf in leaves:
-        for btext in q._btexts(leaf):
+        for btext in _leaf_pattern_terms(q, leaf):
             found.add(btext)
             if len(found) >= stop:
                 break
         if len(found) >= stop:
             break
     yield from sorted(found)
+
+
+def _leaf_pattern_terms(q: wq.MultiTerm, leaf) -> Iterable[bytes]:
+    """One segment's terms of a pattern, in index order: a wildcard with no literal start from the
+    segment's word list (:mod:`cablesearch.wordlists`), anything else from whoosh's walk."""
+    if isinstance(q, wq.Wildcard):
+        found = wordlists.match(leaf, q.fieldname, q.text)
+        if found is not None:
+            return found
+    return q._btexts(leaf)
 
 
 class _Expanded:
