@@ -24,6 +24,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .facets import column_values, segment_values
+from .weighting import WEIGHTING
 
 SORTS = ("relevance", "date", "-date")
 
@@ -163,7 +164,7 @@ def ordered(
     c: collectors.Collector = _Collector(top, None if relevance else _date_keys(sort == "-date"))
     if mask:
         c = collectors.FilterCollector(c, restrict=mask)
-    s.search_with_collector(q, c)
+    s.search_with_collector(q, c, context=s.context(weighting=WEIGHTING))
     items = top.candidates()
     if not items:
         return top.total, []

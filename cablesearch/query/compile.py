@@ -30,8 +30,8 @@ from datetime import datetime
 from whoosh import query as wq
 from whoosh.fields import Schema
 
+from .. import phrases, wordlists
 from .. import schema as fields_table
-from .. import wordlists
 from ..engine import ENTITY_GAP, whoosh_schema
 from ..errors import QueryError, QueryLimitError, QuerySyntaxError
 from .ast import (
@@ -254,7 +254,7 @@ class _Compiler:
         gap = max(b - a - 1 for (_, a), (_, b) in itertools.pairwise(tokens))
         user_slop = node.slop if isinstance(node, Phrase) and node.slop else 0
         slop = 1 + user_slop + gap
-        return wq.Phrase(name, [t for t, _ in tokens], slop=min(slop, ENTITY_GAP - 1), boost=boost)
+        return phrases.Phrase(name, [t for t, _ in tokens], slop=min(slop, ENTITY_GAP - 1), boost=boost)
 
 
 def _date_range(node: DateRange, boost: float) -> wq.Query:

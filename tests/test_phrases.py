@@ -1,0 +1,127 @@
+"""The fast phrase matcher (``cablesearch/phrases.py``) and the field-length lists of the scorer
+(``cablesearch/weighting.py``) give whoosh's own answers: the same documents with the same
+scores, number for number, on a real build with two segments and deleted documents."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from whoosh import query as wq
+from whoosh import scoring
+
+from cablesearch import build_index, open_index, phrases
+from cablesearch.facets import clear_cache
+from cablesearch.weighting import WEIGHTING, field_lengths
+
+
+@pytest.fixture(scope="module")
+def updated_index(fixture_cables: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture cables built, then updated with two of them changed: a second segment, and
+    the replaced versions kept in the first segment as deleted documents."""
+    tmp = tmp_path_factory.mktemp("phrases")
+    src = tmp / "src"
+    shutil.copytree(fixture_cables / "annotated", src)
+    root = tmp / "index"
+    build_index([str(src)], root, jobs=1)
+    for path in sorted(src.glob("*.txt"))[:2]:
+        path.write_text(path.read_text(encoding="utf-8") + "\nThe human rights dialogue resumed .\n",
+                        encoding="utf-8")
+    build_index([str(src)], root, update=True, jobs=1)
+    return root
+
+
+def _leaves(ix):
+    s = ix.searcher()
+    return s, s.leaf_searchers()
+
+
+def _scored(m):
+    out = []
+    while m.is_active():
+        out.append((m.id(), m.score()))
+        m.next()
+    return out
+
+
+def _phrases_from_text(ix, count: int) -> list[tuple[str, list[str], int]]:
+    """Phrases a user could type, taken from the indexed text: runs of 2-4 words as they stand in
+    the body and subject, and pairs a few words apart (with a slop that reaches them or not)."""
+    rng = random.Random(7)
+    schema = ix.searcher().schema
+    found: list[tuple[str, list[str], int]] = []
+    docs = list(ix.searcher().documents())
+    for stored in rng.sample(docs, min(12, len(docs))):
+        for field in ("body", "subject"):
+            text = stored.get(field) or ""
+            words = [t.text for t in schema[field].tokenize(text, mode="index")]
+            if len(words) < 6:
+                continue
+            for _ in range(count):
+                i = rng.randrange(len(words) - 5)
+                n = rng.choice((2, 2, 3, 4))
+                found.append((field, words[i:i + n], 1))
+                gap = rng.randrange(2, 5)
+                found.append((field, [words[i], words[i + gap]], rng.choice((1, gap - 1, gap, 10))))
+    found += [("body", ["human", "right"], 1), ("body", ["right", "human"], 3), ("body", ["new", "new"], 2),
+              ("body", ["moscow", "nosuchwordatall"], 1), ("per", ["john", "beyrl"], 1),
+              ("org", ["foreign", "ministri"], 1), ("body", ["minist"], 1)]
+    return found
+
+
+def test_the_phrase_matcher_finds_whooshs_documents_with_whooshs_scores(updated_index):
+    clear_cache()
+    with open_index(updated_index) as ix:
+        s, leaves = _leaves(ix)
+        assert len(leaves) >= 2 and any(leaf.reader().has_deletions() for leaf, _ in leaves)
+        cases = _phrases_from_text(ix, 6)
+        matched = 0
+        for field, words, slop in cases:
+            for boost in (1.0, 2.0):
+                for leaf, _ in leaves:
+                    for context in (None, s.context(weighting=WEIGHTING)):
+                        theirs = _scored(wq.Phrase(field, words, slop=slop, boost=boost).matcher(leaf, context))
+                        ours = _scored(phrases.Phrase(field, words, slop=slop, boost=boost).matcher(leaf, context))
+                        assert ours == theirs, (field, words, slop, boost)
+                        matched += bool(ours)
+        assert matched > len(cases)  # most phrases match something: the comparison is not empty
+
+
+def test_deleted_documents_are_not_matched(updated_index):
+    with open_index(updated_index) as ix:
+        _, leaves = _leaves(ix)
+        for leaf, _ in leaves:
+            reader = leaf.reader()
+            ids = {d for d, _ in _scored(phrases.Phrase("body", ["human", "right"]).matcher(leaf))}
+            assert not ids & set(reader.deleted_docs_set)
+        assert ix.count('"human rights dialogue resumed"') == 2
+
+
+def test_field_lengths_are_the_lengths_whoosh_scores_with(updated_index):
+    clear_cache()
+    with open_index(updated_index) as ix:
+        _, leaves = _leaves(ix)
+        for leaf, _ in leaves:
+            reader = leaf.reader()
+            for field in ("body", "subject", "org", "per", "loc", "tag", "class"):
+                expected = [reader.doc_field_length(d, field, 1) for d in range(reader.doc_count_all())]
+                assert field_lengths(reader, field) == expected, field
+
+
+@pytest.mark.parametrize("query", [
+    wq.Term("body", "moscow"), wq.Term("tag", "prel"), wq.Term("subject", "russia"), wq.Term("org", "fsb"),
+    wq.Or([wq.Term("body", "iran"), wq.Term("subject", "iran", boost=2.0)]),
+    wq.And([wq.Term("body", "minist"), wq.Term("body", "foreign")]),
+])
+def test_the_weighting_scores_as_whooshs_bm25f(updated_index, query):
+    with open_index(updated_index) as ix:
+        s, leaves = _leaves(ix)
+        total = 0
+        for leaf, _ in leaves:
+            theirs = _scored(query.matcher(leaf, s.context(weighting=scoring.BM25F())))
+            ours = _scored(query.matcher(leaf, s.context(weighting=WEIGHTING)))
+            assert ours == theirs
+            total += len(ours)
+        assert total
