@@ -2,8 +2,11 @@
 
 ``ordered(searcher, query, sort, limit)`` gives the exact number of matches and the first
 ``limit`` ``(docnum, score)`` in **one pass** over the matches (whoosh's own top-N collector
-skips blocks, so its total needs a second run of the query; here every match is visited once,
-counted, and offered to a bounded heap).
+skips blocks, so its total needs a second run of the query; here every match is visited once and
+counted). By relevance, every match's score comes from :mod:`cablesearch.bulk` (the matchers
+evaluated as whole sets, whoosh's scores to the last digit) and the page is picked from those
+with C-speed heaps; a query bulk cannot evaluate is walked by a collector that offers each
+match to a bounded heap, as is a sort by date (no scores needed).
 
 The order is total: the key (score, highest first, or date) and then the cable's ref, so pages
 never overlap. Only the cables tied with the last one kept need their ref: the collector keeps
@@ -23,6 +26,7 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from .bulk import segment_scores
 from .facets import column_values, segment_values
 from .weighting import WEIGHTING
 
@@ -159,21 +163,47 @@ def ordered(
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     if limit is not None and limit < 1:
         raise ValueError("limit must be 1 or more, or None for every match")
-    top = _Top(limit)
     relevance = sort == "relevance"
-    c: collectors.Collector = _Collector(top, None if relevance else _date_keys(sort == "-date"))
-    if mask:
-        c = collectors.FilterCollector(c, restrict=mask)
-    s.search_with_collector(q, c, context=s.context(weighting=WEIGHTING))
-    items = top.candidates()
+    found = _scored_in_bulk(s, q, limit, mask) if relevance else None
+    if found is not None:
+        total, items = found
+    else:
+        top = _Top(limit)
+        c: collectors.Collector = _Collector(top, None if relevance else _date_keys(sort == "-date"))
+        if mask:
+            c = collectors.FilterCollector(c, restrict=mask)
+        s.search_with_collector(q, c, context=s.context(weighting=WEIGHTING))
+        total, items = top.total, top.candidates()
     if not items:
-        return top.total, []
+        return total, []
     ref = _ref_of(s)
     if limit is None:
         items.sort(key=lambda kd: (kd[0], ref(kd[1])))
     else:
         items = heapq.nsmallest(limit, items, key=lambda kd: (kd[0], ref(kd[1])))
-    return top.total, [(d, -k if relevance else None) for k, d in items]
+    return total, [(d, -k if relevance else None) for k, d in items]
+
+
+def _scored_in_bulk(s: Searcher, q: wq.Query, limit: int | None, mask: Any) -> tuple[int, list[tuple[Any, int]]] | None:
+    """The number of matches and the ``(-score, docnum)`` of every match that may be among the
+    first ``limit`` (all when None): those scoring at least the ``limit``-th best score, ties
+    included. From :func:`cablesearch.bulk.segment_scores`; None when a segment's matchers cannot
+    be evaluated in bulk (then the collector walks them)."""
+    context = s.context(weighting=WEIGHTING)
+    parts = []
+    for leaf, offset in s.leaf_searchers():
+        scores = segment_scores(leaf, q, context)
+        if scores is None:
+            return None
+        if mask:
+            scores = {d: v for d, v in scores.items() if d + offset not in mask}
+        parts.append((offset, scores))
+    total = sum(len(scores) for _, scores in parts)
+    cut = float("-inf")
+    if limit is not None and total > limit:
+        best = [v for _, scores in parts for v in heapq.nlargest(limit, scores.values())]
+        cut = heapq.nlargest(limit, best)[-1]
+    return total, [(-v, offset + d) for offset, scores in parts for d, v in scores.items() if v >= cut]
 
 
 __all__ = ["SORTS", "ordered"]

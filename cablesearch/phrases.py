@@ -32,10 +32,10 @@ from typing import Any
 
 from whoosh import formats, matching
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.scoring import BM25FScorer
 from whoosh.system import _INT_SIZE
 
+from .bulk import postings
 from .weighting import field_lengths
 
 
@@ -48,30 +48,6 @@ class Phrase(wq.Phrase):
             return super().matcher(searcher, context)
         ids, scores = found
         return matching.ListMatcher(ids, weights=scores) if ids else matching.NullMatcher()
-
-
-def _postings(reader: Any, fieldname: str, btext: bytes, fmt: Any) -> tuple[list[int], list[float], list[bytes]] | None:
-    """Every posting of a term in one segment, deleted documents included: document numbers,
-    weights, raw values; None when the codec's matcher is not one whose blocks can be read."""
-    m = reader._terms.matcher(fieldname, btext, fmt)
-    if type(m) is matching.ListMatcher:  # a term of one document: its postings are in the term info
-        ids, weights, values = list(m._ids), m._weights, list(m._values or ())
-        weights = list(weights) if weights else [1.0] * len(ids)  # ListMatcher.weight()
-        return (ids, weights, values) if len(values) == len(ids) else None
-    if type(m) is not W3LeafMatcher:
-        return None
-    ids: list[int] = []
-    weights: list[float] = []
-    values: list[bytes] = []
-    while m.is_active():
-        m._read_ids()
-        m._read_weights()
-        m._read_values()
-        ids.extend(m._ids)
-        weights.extend(m._weights)
-        values.extend(m._values)
-        m._next_block()
-    return ids, weights, values
 
 
 def _positions(value: bytes) -> list[int]:
@@ -108,19 +84,19 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
     if any(type(s) is not BM25FScorer for s in scorers.values()):
         return None
     lengths = field_lengths(reader, fieldname)
-    postings = {}
+    lists = {}
     for b in scorers:
-        got = _postings(reader, fieldname, b, field.format)
+        got = postings(reader, fieldname, b, field.format)
         if got is None or lengths is None:
             return None
-        postings[b] = got
-    candidates = set(postings[btexts[0]][0])
-    for b in sorted(scorers, key=lambda b: len(postings[b][0])):
-        candidates.intersection_update(postings[b][0])
+        lists[b] = got
+    candidates = set(lists[btexts[0]][0])
+    for b in sorted(scorers, key=lambda b: len(lists[b][0])):
+        candidates.intersection_update(lists[b][0])
     if reader.has_deletions():
         candidates -= reader.deleted_docs_set
     slop = q.slop
-    cols = [postings[b] for b in btexts]
+    cols = [lists[b] for b in btexts]
     score_fns = [scorers[b]._score for b in btexts]
     ids: list[int] = []
     scores: list[float] = []

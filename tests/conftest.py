@@ -41,6 +41,24 @@ def fixture_index_path(tmp_path_factory: pytest.TempPathFactory, fixture_cables:
     return path
 
 
+@pytest.fixture(scope="session")
+def updated_index_path(fixture_cables: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The annotated fixture cables built, then updated with two of them changed: an index with
+    two segments, the replaced versions kept in the first as deleted documents. Do not modify it."""
+    from cablesearch.index import build_index
+
+    tmp = tmp_path_factory.mktemp("updated-index")
+    src = tmp / "src"
+    shutil.copytree(fixture_cables / "annotated", src)
+    root = tmp / "index"
+    build_index([str(src)], root, jobs=1)
+    for path in sorted(src.glob("*.txt"))[:2]:
+        path.write_text(path.read_text(encoding="utf-8") + "\nThe human rights dialogue resumed .\n",
+                        encoding="utf-8")
+    build_index([str(src)], root, update=True, jobs=1)
+    return root
+
+
 @pytest.fixture()
 def fixture_index(fixture_index_path: Path):
     from cablesearch.index import open_index

@@ -5,32 +5,14 @@ scores, number for number, on a real build with two segments and deleted documen
 from __future__ import annotations
 
 import random
-import shutil
-from pathlib import Path
 
 import pytest
 from whoosh import query as wq
 from whoosh import scoring
 
-from cablesearch import build_index, open_index, phrases
+from cablesearch import open_index, phrases
 from cablesearch.facets import clear_cache
 from cablesearch.weighting import WEIGHTING, field_lengths
-
-
-@pytest.fixture(scope="module")
-def updated_index(fixture_cables: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture cables built, then updated with two of them changed: a second segment, and
-    the replaced versions kept in the first segment as deleted documents."""
-    tmp = tmp_path_factory.mktemp("phrases")
-    src = tmp / "src"
-    shutil.copytree(fixture_cables / "annotated", src)
-    root = tmp / "index"
-    build_index([str(src)], root, jobs=1)
-    for path in sorted(src.glob("*.txt"))[:2]:
-        path.write_text(path.read_text(encoding="utf-8") + "\nThe human rights dialogue resumed .\n",
-                        encoding="utf-8")
-    build_index([str(src)], root, update=True, jobs=1)
-    return root
 
 
 def _leaves(ix):
@@ -71,9 +53,9 @@ def _phrases_from_text(ix, count: int) -> list[tuple[str, list[str], int]]:
     return found
 
 
-def test_the_phrase_matcher_finds_whooshs_documents_with_whooshs_scores(updated_index):
+def test_the_phrase_matcher_finds_whooshs_documents_with_whooshs_scores(updated_index_path):
     clear_cache()
-    with open_index(updated_index) as ix:
+    with open_index(updated_index_path) as ix:
         s, leaves = _leaves(ix)
         assert len(leaves) >= 2 and any(leaf.reader().has_deletions() for leaf, _ in leaves)
         cases = _phrases_from_text(ix, 6)
@@ -89,8 +71,8 @@ def test_the_phrase_matcher_finds_whooshs_documents_with_whooshs_scores(updated_
         assert matched > len(cases)  # most phrases match something: the comparison is not empty
 
 
-def test_deleted_documents_are_not_matched(updated_index):
-    with open_index(updated_index) as ix:
+def test_deleted_documents_are_not_matched(updated_index_path):
+    with open_index(updated_index_path) as ix:
         _, leaves = _leaves(ix)
         for leaf, _ in leaves:
             reader = leaf.reader()
@@ -99,9 +81,9 @@ def test_deleted_documents_are_not_matched(updated_index):
         assert ix.count('"human rights dialogue resumed"') == 2
 
 
-def test_field_lengths_are_the_lengths_whoosh_scores_with(updated_index):
+def test_field_lengths_are_the_lengths_whoosh_scores_with(updated_index_path):
     clear_cache()
-    with open_index(updated_index) as ix:
+    with open_index(updated_index_path) as ix:
         _, leaves = _leaves(ix)
         for leaf, _ in leaves:
             reader = leaf.reader()
@@ -115,8 +97,8 @@ def test_field_lengths_are_the_lengths_whoosh_scores_with(updated_index):
     wq.Or([wq.Term("body", "iran"), wq.Term("subject", "iran", boost=2.0)]),
     wq.And([wq.Term("body", "minist"), wq.Term("body", "foreign")]),
 ])
-def test_the_weighting_scores_as_whooshs_bm25f(updated_index, query):
-    with open_index(updated_index) as ix:
+def test_the_weighting_scores_as_whooshs_bm25f(updated_index_path, query):
+    with open_index(updated_index_path) as ix:
         s, leaves = _leaves(ix)
         total = 0
         for leaf, _ in leaves:

@@ -1,0 +1,157 @@
+"""Every match of a query with its score, a segment at a time, worked out in bulk.
+
+whoosh ranks by walking its tree of matchers one document at a time: for each match, the
+collector asks the tree for the current document, its score and the next one, and each layer
+(union, intersection, boost, the filter of deleted documents, the term's block reader) answers
+with a Python call. At 250,000 cables a page of ``tag:PREL`` makes about 10 calls for each of
+160,000 matches. :func:`segment_scores` builds the same tree of matchers and then, instead of
+walking it, evaluates it node by node as whole sets: a term's postings are read block by block
+and scored in one list, an intersection is a set intersection of two dicts, a union a merge.
+
+The scores are whoosh's, number for number: each node does the arithmetic its matcher does, in
+the same order (``a.score() + b.score()`` for the two sides of an intersection or union as the
+tree was built; ``score * boost`` for a boost; the running sum of a pre-loaded union; the term
+scorer's own ``_score(weight, length)``). A node it does not know (a span, a coordination, a
+constant-score wrapper...) makes it return None, and the search walks the matchers as before.
+``tests/test_bulk.py`` compares every match and score with whoosh's walk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh import matching, scoring
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching import combo, wrappers
+
+from .weighting import field_lengths
+
+Scores = dict[int, float]
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def postings(reader: Any, fieldname: str, btext: bytes, fmt: Any) -> tuple[list[int], list[float], list[Any]] | None:
+    """Every posting of a term in one segment, deleted documents included: document numbers,
+    weights, raw values, read block by block; None when the codec's postings are not whoosh 3
+    blocks (or a one-document term's inlined list)."""
+    m = reader._terms.matcher(fieldname, btext, fmt)
+    if type(m) is matching.ListMatcher:  # a term of one document: its postings are in the term info
+        return _listed(m)
+    if type(m) is not W3LeafMatcher:
+        return None
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list[Any] = []
+    while m.is_active():
+        m._read_ids()
+        m._read_weights()
+        m._read_values()
+        ids.extend(m._ids)
+        weights.extend(m._weights)
+        values.extend(m._values)
+        m._next_block()
+    return ids, weights, values
+
+
+def _listed(m: Any) -> tuple[list[int], list[float], list[Any]] | None:
+    ids = list(m._ids)
+    if m._all_weights:
+        weights = [m._all_weights] * len(ids)
+    else:
+        weights = list(m._weights) if m._weights else [1.0] * len(ids)  # ListMatcher.weight()
+    values = list(m._values) if m._values else [None] * len(ids)
+    return (ids, weights, values) if len(weights) == len(values) == len(ids) else None
+
+
+def segment_scores(searcher: Any, q: Any, context: Any) -> Scores | None:
+    """``{docnum: score}`` of every document of the one-segment ``searcher`` that ``q`` matches
+    (deleted documents left out), exactly as whoosh's matchers score them; None when the query's
+    matchers include a kind this module does not evaluate."""
+    if not searcher.is_atomic():
+        return None
+    try:
+        return _eval(q.matcher(searcher, context), searcher.reader())
+    except _Unsupported:
+        return None
+
+
+def _eval(m: Any, reader: Any) -> Scores:
+    kind = type(m)
+    if kind is matching.NullMatcherClass:
+        return {}
+    if kind is W3LeafMatcher or kind is matching.ListMatcher:
+        return _leaf(m, reader)
+    if kind is wrappers.FilterMatcher:
+        child, ids = _eval(m.child, reader), m._ids
+        boost = m.boost
+        if m._exclude:
+            kept = {d: s for d, s in child.items() if d not in ids}
+        else:
+            kept = {d: s for d, s in child.items() if d in ids}
+        return kept if boost == 1.0 else {d: s * boost for d, s in kept.items()}
+    if kind is wrappers.WrappingMatcher:
+        boost = m.boost
+        child = _eval(m.child, reader)
+        return child if boost == 1.0 else {d: s * boost for d, s in child.items()}
+    if kind is matching.IntersectionMatcher:
+        a, b = _eval(m.a, reader), _eval(m.b, reader)
+        small = a if len(a) <= len(b) else b
+        return {d: a[d] + b[d] for d in small if d in a and d in b}
+    if kind is matching.UnionMatcher:
+        a, b = _eval(m.a, reader), _eval(m.b, reader)
+        out = dict(a)
+        for d, s in b.items():
+            out[d] = a[d] + s if d in a else s
+        return out
+    if kind is matching.AndNotMatcher:
+        a, b = _eval(m.a, reader), _eval(m.b, reader)
+        return {d: s for d, s in a.items() if d not in b}
+    if kind is combo.ArrayUnionMatcher:
+        if not m._scored:
+            raise _Unsupported
+        boost = m._boost
+        acc: Scores = {}
+        for sub in m._submatchers:
+            for d, s in _eval(sub, reader).items():
+                acc[d] = acc.get(d, 0) + s * boost
+        return {d: s for d, s in acc.items() if s > 0}  # the array's unset (0) slots are no match
+    if kind is wrappers.InverseMatcher:
+        if getattr(m.missing, "__self__", None) is not reader:  # Not's matcher: missing = reader.is_deleted
+            raise _Unsupported
+        inside = _eval(m.child, reader)
+        gone = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+        w = m._weight
+        return {d: w for d in range(m.limit) if d not in inside and d not in gone}
+    raise _Unsupported
+
+
+def _leaf(m: Any, reader: Any) -> Scores:
+    scorer = m._scorer if type(m) is matching.ListMatcher else m.scorer
+    if type(m) is matching.ListMatcher:
+        got = _listed(m)
+    else:
+        fieldname, btext = m.term()
+        got = postings(reader, fieldname, btext, m.format)
+    if got is None:
+        raise _Unsupported
+    ids, weights, _ = got
+    if scorer is None:  # the weight is the score (ListMatcher.score without a scorer)
+        return dict(zip(ids, weights, strict=True))
+    if type(scorer) is scoring.WeightScorer:
+        return dict(zip(ids, weights, strict=True))
+    if type(scorer) is not scoring.BM25FScorer:
+        raise _Unsupported
+    term = m.term()
+    if term is None:
+        raise _Unsupported
+    lengths = field_lengths(reader, term[0])
+    if lengths is None:
+        raise _Unsupported
+    score = scorer._score
+    return {d: score(w, lengths[d]) for d, w in zip(ids, weights, strict=True)}
+
+
+__all__ = ["postings", "segment_scores"]

@@ -1,0 +1,83 @@
+"""Scoring in bulk (``cablesearch/bulk.py``) gives what walking whoosh's matchers gives: every
+match with the same score, segment by segment, for every kind of query the language makes; and
+the page, its order and the total of a search are the same either way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cablesearch import open_index, ordering
+from cablesearch.bulk import segment_scores
+from cablesearch.search import prepare_query
+from cablesearch.weighting import WEIGHTING
+
+BENCH_QUERIES = Path(__file__).resolve().parent.parent / "bench" / "queries.txt"
+
+QUERIES = [
+    "*", "tag:PREL", "moscow", "russia NOT moscow", "moscow -tag:PREL", "tag:PREL OR -moscow", "NOT tag:PREL",
+    '"human rights"', 'minister AND "foreign ministry"', "org:fsb OR per:beyrle", "gov*", "*stan", "moscw~1",
+    "class:secret", "year:2005..2009", "date:2009 AND tag:PREL", "date:>=2008-06", "* AND NOT *",
+    "(tag:PREL OR tag:PGOV) AND NOT (moscow OR russia)", "NOT (tag:PREL OR moscow)", "fsb^2 OR moscow^0.5",
+    '"human rights"^0.5 iran', "subject:russia", "entity:Intel", "redacted:yes AND class:confidential",
+    "a* AND tag:PREL", "te?t", "refs:*", "para:s", "origin:moscow OR origin:secstate", "resum* dialog*",
+]
+
+
+def _bench_queries() -> list[str]:
+    lines = [line.rstrip("\n").split("\t") for line in BENCH_QUERIES.read_text(encoding="utf-8").splitlines()]
+    return [parts[1] for parts in lines if len(parts) > 1 and not parts[0].startswith("#")
+            and parts[0] in ("plain", "snippets", "wildcard", "fuzzy", "facets", "grep")]
+
+
+def _walk(m) -> dict[int, float]:
+    out = {}
+    while m.is_active():
+        out[m.id()] = m.score()
+        m.next()
+    return out
+
+
+def _compiled(s, text):
+    from cablesearch.errors import QueryError
+
+    try:
+        q, _, _ = prepare_query(text, s.schema, s.reader())
+    except QueryError:
+        return None
+    return q
+
+
+@pytest.mark.parametrize("which", ["fixture", "updated"])
+def test_bulk_scores_are_the_matchers_scores(fixture_index_path, updated_index_path, which):
+    root = fixture_index_path if which == "fixture" else updated_index_path
+    with open_index(root) as ix:
+        s = ix.searcher()
+        context = s.context(weighting=WEIGHTING)
+        compared = unsupported = 0
+        for text in [*QUERIES, *_bench_queries()]:
+            q = _compiled(s, text)
+            if q is None:
+                continue
+            for leaf, _ in s.leaf_searchers():
+                got = segment_scores(leaf, q, context)
+                if got is None:
+                    unsupported += 1
+                    continue
+                assert got == _walk(q.matcher(leaf, context)), text
+                compared += 1
+        assert compared > 250 and unsupported == 0
+
+
+@pytest.mark.parametrize("limit", [1, 3, 10, None])
+def test_a_search_gives_the_same_page_and_total_with_or_without_bulk(updated_index_path, monkeypatch, limit):
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        queries = [q for q in (_compiled(s, t) for t in QUERIES) if q is not None]
+        bulk = [ordering.ordered(s, q, "relevance", limit) for q in queries]
+        masked = [ordering.ordered(s, q, "relevance", limit, mask={0, 1, 5}) for q in queries]
+        monkeypatch.setattr(ordering, "_scored_in_bulk", lambda *a, **k: None)
+        assert [ordering.ordered(s, q, "relevance", limit) for q in queries] == bulk
+        assert [ordering.ordered(s, q, "relevance", limit, mask={0, 1, 5}) for q in queries] == masked
+        assert any(total > 3 for total, _ in bulk)
