@@ -23,6 +23,7 @@ from itertools import accumulate
 from typing import Any
 
 from whoosh import matching, scoring
+from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import combo, wrappers
 
@@ -167,4 +168,44 @@ def _leaf(m: Any, reader: Any) -> Scores:
             for d, w in zip(ids, weights, strict=True)}
 
 
-__all__ = ["postings", "segment_scores"]
+class ConstantScoreQuery(wq.ConstantScoreQuery):
+    """whoosh's ``ConstantScoreQuery`` (a date or number range: every match scores the boost),
+    whose list of matches comes from :func:`_eval` instead of a walk of its union of terms, one
+    document at a time (``decl:>=2019`` at 250,000 cables: 1.3 s walking). The same documents,
+    in the same order, with the same score."""
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        from whoosh.searching import SearchContext
+
+        context = context or SearchContext()
+        if context.needs_current or not searcher.is_atomic():
+            return super().matcher(searcher, context)
+        m = self.child.matcher(searcher, context)
+        if isinstance(m, matching.NullMatcherClass):
+            return m
+        try:
+            ids = array("I", sorted(_eval(m, searcher.reader())))
+        except _Unsupported:
+            return super().matcher(searcher, context)
+        return matching.ListMatcher(ids, all_weights=self.score, term=m.term())
+
+
+def _constant_score(q: Any) -> Any:
+    return ConstantScoreQuery(q.child, q.score) if type(q) is wq.ConstantScoreQuery else q
+
+
+class NumericRange(wq.NumericRange):
+    """whoosh's ``NumericRange`` with :class:`ConstantScoreQuery`."""
+
+    def _compile_query(self, ixreader: Any) -> Any:
+        return _constant_score(super()._compile_query(ixreader))
+
+
+class DateRange(wq.DateRange):
+    """whoosh's ``DateRange`` with :class:`ConstantScoreQuery`."""
+
+    def _compile_query(self, ixreader: Any) -> Any:
+        return _constant_score(super()._compile_query(ixreader))
+
+
+__all__ = ["ConstantScoreQuery", "DateRange", "NumericRange", "postings", "segment_scores"]

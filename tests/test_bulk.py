@@ -4,6 +4,7 @@ the page, its order and the total of a search are the same either way."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,36 @@ def test_a_search_gives_the_same_page_and_total_with_or_without_bulk(updated_ind
         assert [ordering.ordered(s, q, "relevance", limit) for q in queries] == bulk
         assert [ordering.ordered(s, q, "relevance", limit, mask={0, 1, 5}) for q in queries] == masked
         assert any(total > 3 for total, _ in bulk)
+
+
+RANGES = [
+    ("date", datetime(2005, 1, 1), datetime(2009, 12, 31, 23, 59, 59), False, False),
+    ("date", datetime(2008, 6, 1), None, False, False), ("date", None, datetime(2006, 1, 1), False, True),
+    ("decl", datetime(2019, 1, 1), None, False, False), ("released", datetime(2011, 1, 1), None, True, False),
+    ("year", 2005, 2008, False, False), ("year", 2009, 2009, False, False), ("redactions", 1, None, True, False),
+]
+
+
+@pytest.mark.parametrize(("field", "low", "high", "lowexcl", "highexcl"), RANGES)
+@pytest.mark.parametrize("boost", [1.0, 2.5])
+def test_ranges_match_and_score_as_whooshs(updated_index_path, field, low, high, lowexcl, highexcl, boost):
+    """Date and number ranges list their matches in bulk; whoosh's walk finds the same ones, all
+    scored with the boost, deleted documents left out."""
+    from whoosh import query as wq
+
+    from cablesearch import bulk
+
+    theirs_cls, ours_cls = ((wq.DateRange, bulk.DateRange) if isinstance(low or high, datetime)
+                            else (wq.NumericRange, bulk.NumericRange))
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        matched = 0
+        for leaf, _ in s.leaf_searchers():
+            for context in (s.context(weighting=WEIGHTING), s.boolean_context(), None):
+                theirs = _walk(theirs_cls(field, low, high, lowexcl, highexcl, boost=boost).matcher(leaf, context))
+                ours = _walk(ours_cls(field, low, high, lowexcl, highexcl, boost=boost).matcher(leaf, context))
+                assert ours == theirs
+                assert not set(ours) & set(leaf.reader().deleted_docs_set)
+                matched += len(ours)
+        if field in ("date", "year", "released"):
+            assert matched

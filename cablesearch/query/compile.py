@@ -30,7 +30,7 @@ from datetime import datetime
 from whoosh import query as wq
 from whoosh.fields import Schema
 
-from .. import phrases, wordlists
+from .. import bulk, phrases, wordlists
 from .. import schema as fields_table
 from ..engine import ENTITY_GAP, whoosh_schema
 from ..errors import QueryError, QueryLimitError, QuerySyntaxError
@@ -194,8 +194,8 @@ class _Compiler:
             if least is not None and any(v is not None and not least <= v <= most for v in (node.low, node.high)):
                 raise QueryError(f"'{node.field}' holds numbers from {least:,} to {most:,}", self.text,
                                  node.start, node.end)
-            return _leaf(wq.NumericRange(node.field, node.low, node.high, not node.low_incl, not node.high_incl,
-                                         boost=boost), node)
+            return _leaf(bulk.NumericRange(node.field, node.low, node.high, not node.low_incl, not node.high_incl,
+                                           boost=boost), node)
         fields = fields_table.DEFAULT_FIELDS if node.field is None else (node.field,)
         parts = []
         for name in fields:
@@ -263,7 +263,7 @@ def _date_range(node: DateRange, boost: float) -> wq.Query:
         low = node.low.first() if node.low_incl else node.low.last()
     if node.high is not None:
         high = node.high.last() if node.high_incl else node.high.first()
-    return wq.DateRange(node.field, low, high, startexcl=not node.low_incl, endexcl=not node.high_incl, boost=boost)
+    return bulk.DateRange(node.field, low, high, startexcl=not node.low_incl, endexcl=not node.high_incl, boost=boost)
 
 
 def _expansion(q: wq.Query, reader, stop: int):
