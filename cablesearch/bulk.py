@@ -67,6 +67,27 @@ def postings(reader: Any, fieldname: str, btext: bytes, fmt: Any, values: bool =
     return ids, weights, vals
 
 
+def term_docs(reader: Any, fieldname: str, text: Any) -> set[int] | None:
+    """The live documents of one segment reader holding the term, as whoosh's ``Term.docs``
+    finds them (its postings, deleted documents left out), read block by block; None when its
+    postings cannot be read in bulk."""
+    if fieldname not in reader.schema:
+        return set()
+    try:
+        btext = reader.schema[fieldname].to_bytes(text)
+    except ValueError:
+        return set()
+    if (fieldname, btext) not in reader:
+        return set()
+    got = postings(reader, fieldname, btext, reader.schema[fieldname].format, values=False)
+    if got is None:
+        return None
+    docs = set(got[0])
+    if reader.has_deletions():
+        docs -= reader.deleted_docs_set
+    return docs
+
+
 def _listed(m: Any) -> tuple[list[int], list[float], list[Any]] | None:
     ids = list(m._ids)
     if m._all_weights:
@@ -208,4 +229,4 @@ class DateRange(wq.DateRange):
         return _constant_score(super()._compile_query(ixreader))
 
 
-__all__ = ["ConstantScoreQuery", "DateRange", "NumericRange", "postings", "segment_scores"]
+__all__ = ["ConstantScoreQuery", "DateRange", "NumericRange", "postings", "segment_scores", "term_docs"]

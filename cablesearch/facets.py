@@ -245,6 +245,12 @@ def leaf_docs(leaf: Any, q: Any) -> set[int]:
                         break
                     out -= leaf_docs(leaf, p)
                 return out
+    if kind is wq.Term:
+        from .bulk import term_docs  # bulk -> weighting -> facets: imported when first needed
+
+        found = term_docs(leaf.reader(), q.fieldname, q.text)
+        if found is not None:
+            return found
     return set(q.docs(leaf))
 
 

@@ -115,3 +115,24 @@ def test_ranges_match_and_score_as_whooshs(updated_index_path, field, low, high,
                 matched += len(ours)
         if field in ("date", "year", "released"):
             assert matched
+
+
+def test_term_documents_read_in_bulk_are_whooshs(updated_index_path):
+    """Counts and facets take a term's documents from its postings blocks: the same set as
+    whoosh's ``Term.docs``, deleted documents left out, for every term of several fields."""
+    from whoosh import query as wq
+
+    from cablesearch.bulk import term_docs
+
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        checked = 0
+        for leaf, _ in s.leaf_searchers():
+            reader = leaf.reader()
+            for field in ("tag", "class", "org", "origin", "body"):
+                for btext in list(reader.lexicon(field))[:300]:
+                    text = btext.decode("utf-8")
+                    assert term_docs(reader, field, text) == set(wq.Term(field, text).docs(leaf)), (field, text)
+                    checked += 1
+            assert term_docs(reader, "body", "nosuchwordatall") == set()
+        assert checked > 500
