@@ -76,6 +76,29 @@ def test_the_later_source_of_a_duplicate_key_wins_and_is_reported(fixture_cables
     assert "duplicate key 04ANKARA7106" in (tmp_path / "index2" / report.generation / SKIPPED_TSV).read_text()
 
 
+def test_cables_without_a_ref_are_not_merged_by_post_and_serial(fixture_cables, tmp_path):
+    """Without a manifest an annotated cable has no ref; its key is post, serial and a hash of the
+    text. Serials start again every year, so two different cables with the same post and serial
+    are both indexed; only a second copy of the same text is a duplicate."""
+    src = tmp_path / "src"
+    src.mkdir()
+    original = next(p for p in sorted((fixture_cables / "annotated").glob("*.txt"))
+                    if "[LOC MOSCOW  ] 002723" not in p.read_text(encoding="utf-8"))
+    text = original.read_text(encoding="utf-8")
+    (src / "a_2009.txt").write_text(text, encoding="utf-8")
+    (src / "b_2004.txt").write_text(text.replace("</pre></code>", "Another year , another cable .\n</pre></code>"),
+                                    encoding="utf-8")
+    (src / "c_copy.txt").write_text(text, encoding="utf-8")
+    report = build_index([src], tmp_path / "index", jobs=1)
+    assert report.indexed == 2 and len(report.duplicates) == 1
+    loser, key, kept = report.duplicates[0]
+    assert (Path(loser).name, Path(kept).name) == ("a_2009.txt", "c_copy.txt")
+    post_serial = key.rsplit("-", 1)[0]
+    with open_index(tmp_path / "index") as ix:
+        keys = sorted(ix.refs())
+        assert len(keys) == 2 and all(k.upper().startswith(post_serial.upper() + "-") for k in keys)
+
+
 def test_the_shipped_sample_builds(tmp_path):
     report = build_index(sample_sources(), tmp_path / "index", jobs=2)
     assert report.indexed == report.accepted == report.seen - len(report.skipped) - len(report.duplicates)
