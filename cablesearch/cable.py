@@ -195,7 +195,9 @@ def parse_cable(text: str, *, source: str | None = None, meta: Mapping[str, Any]
     body = body.strip()
 
     for source_meta in (prelude, form_meta, meta or {}):
-        given.update({k: v for k, v in source_meta.items() if v not in (None, "", [], ())})
+        # "date" (a CSV row's column) and "created" (a manifest, a page) are one thing: the later
+        # source wins whichever name it uses (a row's date over a metadata block in its body).
+        given.update({_SAME_KEY.get(k, k): v for k, v in source_meta.items() if v not in (None, "", [], ())})
 
     banner = find_banner(body)
     head_start = banner[1] if banner else 0
@@ -333,6 +335,9 @@ def _clean_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_clean_value(v) for v in value)
     return value
+
+
+_SAME_KEY = {"date": "created"}
 
 
 def merge_meta(cable: Cable, meta: Mapping[str, Any]) -> Cable:

@@ -387,3 +387,19 @@ def test_parse_cable_never_raises_on_cable_like_text(text: str) -> None:
     assert c.classification.level in (None, "UNCLASSIFIED", "LIMITED OFFICIAL USE", "CONFIDENTIAL", "SECRET")
     assert all(e.text.strip() for e in c.entities)
     assert all(p.number >= 0 for p in c.paragraphs)
+
+
+def test_a_csv_rows_date_wins_over_a_metadata_block_in_its_body():
+    """Two rows of the shared sample whose bodies end with the site's metadata block of the
+    cable, with another time (``...,10/22/2004 15:09,04THEHAGUE2735,...``): the row's own date
+    column is the cable's date, as a manifest's would be."""
+    from cablesearch.sources import discover
+
+    rows = list(discover([str(HERE / "fixtures" / "csv" / "date-in-body.csv")]))
+    assert len(rows) == 2
+    dates = {}
+    for raw in rows:
+        assert "15:09" in raw.text or "15:12" in raw.text  # the block's other time is in the body
+        cable = parse_cable(raw.text, source=raw.source, meta=raw.meta)
+        dates[cable.ref] = cable.date
+    assert dates == {"04THEHAGUE2735": datetime(2004, 10, 22, 15, 3), "05BOGOTA5616": datetime(2005, 6, 13, 15, 3)}
