@@ -116,9 +116,17 @@ def _file_item(path: str, meta: Mapping[str, Any]) -> RawCable:
     try:
         st = os.stat(path)
         stamp = f"{st.st_size}:{st.st_mtime_ns}"
+        if meta:  # a changed manifest entry is a changed cable, though its file is untouched
+            stamp += f":{_meta_digest(meta)}"
     except OSError:
         stamp = ""
     return RawCable(source=path, path=path, text=None, kind=None, meta=meta, stamp=stamp)
+
+
+def _meta_digest(meta: Mapping[str, Any]) -> str:
+    """A short hash of a manifest entry or CSV columns (any order of keys)."""
+    text = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 class _ManifestIndex:
@@ -258,7 +266,8 @@ def load_cable(raw: RawCable) -> tuple[Cable, str]:
     """Read, decode, parse and merge one cable: ``(cable, content_hash)``.
 
     ``content_hash`` is the sha1 hex of the raw bytes (files) or of the UTF-8 text (in-memory
-    items). Bytes are decoded as UTF-8, falling back to cp1252, then latin-1. Raises only
+    items); with metadata (a manifest entry, CSV columns), of that hex and the metadata's.
+    Bytes are decoded as UTF-8, falling back to cp1252, then latin-1. Raises only
     :class:`CableParseError` (with ``source=raw.source``).
     """
     source = raw.source
@@ -283,6 +292,8 @@ def load_cable(raw: RawCable) -> tuple[Cable, str]:
             raise CableParseError("nothing to read (no path and no text)", source=source)
         if not text.strip():
             raise CableParseError("empty cable", source=source)
+        if raw.meta:  # what the index holds comes from the metadata too: a change to it is a change
+            content_hash = hashlib.sha1(f"{content_hash}:{_meta_digest(raw.meta)}".encode()).hexdigest()
         meta = {k: v for k, v in raw.meta.items() if k != "header"} if raw.meta else None
         cable = parse_cable(text, source=source, meta=meta)
         if not _looks_like_a_cable(cable):

@@ -92,6 +92,31 @@ def test_a_touched_file_with_the_same_content_is_unchanged(six, tmp_path):
     assert f"{st.st_size}:{st.st_mtime_ns + 5_000_000_000}" in ledger  # the new stamp is remembered
 
 
+def test_a_changed_manifest_entry_is_a_changed_cable(six, tmp_path):
+    """The manifest wins over the text, so editing it (and not the cable file) changes the cable:
+    an update re-indexes it and agrees with a full build; a removed entry falls back to the text."""
+    src, names, _extra = six
+    root = tmp_path / "index"
+    build_index([src], root, jobs=1)
+    lines = [json.loads(line) for line in (src / "manifest.jsonl").read_text().splitlines()]
+    with open_index(root) as ix:
+        assert ix.get(next(e for e in lines if e["file"] == names[1])["refid"]).released is not None
+    edited = next(e for e in lines if e["file"] == names[0])
+    edited.update(classification="SECRET//NOFORN", tags=["ZZTAG"], subject="A SUBJECT SET IN THE MANIFEST")
+    dropped = next(e for e in lines if e["file"] == names[1])
+    lines.remove(dropped)
+    (src / "manifest.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+
+    report = build_index([src], root, jobs=1, update=True)
+    assert (report.added, report.replaced, report.removed, report.unchanged) == (0, 2, 0, 4)
+    with open_index(root) as ix:
+        assert [h.ref for h in ix.search("tag:ZZTAG AND class:noforn")] == [edited["refid"]]
+        assert ix.get(edited["refid"]).subject == "A SUBJECT SET IN THE MANIFEST"
+        assert ix.get(dropped["refid"]).released is None  # that date came from the manifest only
+    build_index([src], tmp_path / "full", jobs=1)
+    assert stored_by_ref(root) == stored_by_ref(tmp_path / "full")
+
+
 def test_an_update_without_an_index_builds_one(six, tmp_path):
     src, _names, _extra = six
     report = build_index([src], tmp_path / "index", jobs=1, update=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -47,8 +48,12 @@ def test_manifest_is_merged_and_wins(tmp_path: Path) -> None:
     assert cable.origin == "MOSCOW"
     assert cable.date is not None and cable.date.isoformat() == "2009-11-03T13:01:00"
     assert cable.released is not None and cable.released.isoformat() == "2010-12-01T21:09:00"
-    assert content_hash == hashlib.sha1((FIXTURES / "annotated" / SEED_NAME).read_bytes()).hexdigest()
-    assert raw.stamp == f"{raw.path and os.stat(raw.path).st_size}:{raw.path and os.stat(raw.path).st_mtime_ns}"
+    # The file's bytes and its manifest entry both count: either changed is a changed cable.
+    file_hash = hashlib.sha1((FIXTURES / "annotated" / SEED_NAME).read_bytes()).hexdigest()
+    assert len(content_hash) == 40 and content_hash != file_hash
+    st = os.stat(raw.path)
+    assert raw.stamp.startswith(f"{st.st_size}:{st.st_mtime_ns}:") and len(raw.stamp.rsplit(":", 1)[1]) == 16
+    assert load_cable(dataclasses.replace(raw, meta={**raw.meta, "subject": "ANOTHER"}))[1] != content_hash
 
 
 def test_manifest_only_covers_its_own_folder(tmp_path: Path) -> None:
@@ -91,7 +96,9 @@ def test_csv_rows_stream_with_row_numbers() -> None:
     cable, content_hash = load_cable(rows[0])
     assert (cable.ref, cable.origin, cable.source) == ("97WELLINGTON1656", "WELLINGTON", rows[0].source)
     assert "NZ'S NEW (AND FIRST WOMAN) PRIME MINISTER" in cable.body  # \' unescaped
-    assert content_hash == hashlib.sha1(rows[0].text.encode("utf-8")).hexdigest()
+    assert content_hash != hashlib.sha1(rows[0].text.encode("utf-8")).hexdigest()  # the columns count too
+    redated = dataclasses.replace(rows[0], meta={**rows[0].meta, "date": "12/23/1997 01:01"})
+    assert load_cable(redated)[1] != content_hash
     assert len({r.stamp for r in rows}) == 10
 
 
