@@ -9,6 +9,7 @@ what the text says.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -238,15 +239,24 @@ def iter_csv(path: str) -> Iterator[RawCable]:
 # load
 
 
+#: Each byte as cp1252 reads it; latin-1 for the five bytes cp1252 leaves undefined.
+_CP1252 = [bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(256)]
+
+
+def _cp1252_bytes(err: UnicodeError) -> tuple[str, int]:
+    if not isinstance(err, UnicodeDecodeError):
+        raise err
+    return "".join(_CP1252[b] for b in err.object[err.start:err.end]), err.end
+
+
+codecs.register_error("cablesearch-cp1252", _cp1252_bytes)
+
+
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    """UTF-8, with each byte that is not part of valid UTF-8 read as cp1252 (latin-1 where cp1252
+    has no character): a cp1252 or latin-1 file reads as before, and a UTF-8 file with one stray
+    byte keeps its other accents (decoding the whole file as cp1252 turned every ``á`` into ``Ã¡``)."""
+    return data.decode("utf-8", "cablesearch-cp1252")
 
 
 def _text_stamp(text: str) -> str:
@@ -255,7 +265,8 @@ def _text_stamp(text: str) -> str:
 
 def _looks_binary(data: bytes) -> bool:
     head = data[:8192]
-    if b"\x00" in head:
+    nuls = head.count(b"\x00")
+    if nuls > 1 and nuls > len(head) // 100:  # UTF-16, images...; a stray NUL is only noise
         return True
     # Control characters other than tab/newline/CR/form feed are rare in text.
     ctrl = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
@@ -267,7 +278,7 @@ def load_cable(raw: RawCable) -> tuple[Cable, str]:
 
     ``content_hash`` is the sha1 hex of the raw bytes (files) or of the UTF-8 text (in-memory
     items); with metadata (a manifest entry, CSV columns), of that hex and the metadata's.
-    Bytes are decoded as UTF-8, falling back to cp1252, then latin-1. Raises only
+    Bytes are decoded as UTF-8, each stray byte as cp1252 (see :func:`_decode`). Raises only
     :class:`CableParseError` (with ``source=raw.source``).
     """
     source = raw.source

@@ -130,6 +130,10 @@ def test_csv_escapes_and_bad_rows(tmp_path: Path) -> None:
         ("UNCLAS ROME 000001\nSUBJECT: CAFÉ “QUOTES” – DASH".encode(), "CAFÉ “QUOTES” – DASH"),
         ("UNCLAS ROME 000001\nSUBJECT: CAFÉ “QUOTES” – DASH".encode("cp1252"), "CAFÉ “QUOTES” – DASH"),
         (b"UNCLAS ROME 000001\nSUBJECT: CAF\xc9 \x81 BYTE", "CAFÉ \x81 BYTE"),  # 0x81: not cp1252 -> latin-1
+        # UTF-8 with one stray byte: the stray byte alone is read as cp1252, the accents stay right
+        ("UNCLAS ROME 000001\nSUBJECT: CHÁVEZ “SAYS” ".encode() + b"\xff OK", "CHÁVEZ “SAYS” ÿ OK"),
+        ("UNCLAS ROME 000001\nSUBJECT: ZÜRICH ".encode() + "ZÜRICH".encode("latin-1"), "ZÜRICH ZÜRICH"),
+        (b"UNCLAS ROME 000001\nSUBJECT: A STRAY\x00NUL", "A STRAY NUL"),  # one NUL is noise, not binary
     ],
 )
 def test_decoding_falls_back(tmp_path: Path, data: bytes, expect: str) -> None:
