@@ -6,6 +6,8 @@ shell catch exactly one type and print it; anything else is a bug.
 
 from __future__ import annotations
 
+import unicodedata
+
 
 class CablesearchError(Exception):
     """Root of every error cablesearch raises on purpose."""
@@ -38,11 +40,53 @@ class QueryError(CablesearchError, ValueError):
     def __str__(self) -> str:
         if not self.text:
             return self.message
-        # Queries are one line; tabs and newlines would break the caret's alignment.
-        shown = "".join(" " if c in "\t\r\n" else c for c in self.text)
-        width = max(1, min(self.end, len(shown) + 1) - self.start)
-        caret = " " * self.start + "^" * width
-        return f"{self.message}\n  {shown}\n  {caret}"
+        pieces = _on_one_line(self.text)
+        lo, hi = _window(pieces, self.start)
+        shown = ("…" if lo > 0 else "") + "".join(t for t, _ in pieces[lo:hi]) + ("…" if hi < len(pieces) else "")
+        before = (1 if lo > 0 else 0) + sum(w for _, w in pieces[lo:self.start])
+        width = max(1, sum(w for _, w in pieces[self.start:min(self.end, hi)]))
+        return f"{self.message}\n  {shown}\n  {' ' * before}{'^' * width}"
+
+
+#: How many columns of a long query an error shows, and how many of them before the caret.
+SHOW_COLUMNS, SHOW_BEFORE = 76, 36
+
+
+def _on_one_line(text: str) -> list[tuple[str, int]]:
+    """Each character of a query as an error shows it, with its width on a terminal: tabs and line
+    breaks as a space, invisible and control characters as escapes (``\\x1b``, ``\\u200b``: what
+    the user typed, and nothing a terminal would act on), combining marks 0 columns wide, East
+    Asian wide characters 2, so that the caret stands under the character it means."""
+    out: list[tuple[str, int]] = []
+    for c in text:
+        if c in "\t\r\n":
+            out.append((" ", 1))
+            continue
+        cat = unicodedata.category(c)
+        if cat[0] == "C" or cat in ("Zl", "Zp"):
+            code = ord(c)
+            esc = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+            out.append((esc, len(esc)))
+        elif cat in ("Mn", "Me"):
+            out.append((c, 0))
+        else:
+            out.append((c, 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1))
+    return out
+
+
+def _window(pieces: list[tuple[str, int]], at: int) -> tuple[int, int]:
+    """The characters ``[lo, hi)`` of a long query to show around position ``at``."""
+    if sum(w for _, w in pieces) <= SHOW_COLUMNS:
+        return 0, len(pieces)
+    lo, used = at, 0
+    while lo > 0 and used + pieces[lo - 1][1] <= SHOW_BEFORE:
+        lo -= 1
+        used += pieces[lo][1]
+    hi = at
+    while hi < len(pieces) and used + pieces[hi][1] <= SHOW_COLUMNS:
+        used += pieces[hi][1]
+        hi += 1
+    return lo, hi
 
 
 class QuerySyntaxError(QueryError):

@@ -147,3 +147,43 @@ def test_deep_nesting_is_a_query_error_not_a_recursion_error(n):
     for text in ("(" * n, "(" * n + "a" + ")" * n, "NOT " * n + "a", "-" * n + "a", "!" * n + "a"):
         with pytest.raises(QueryLimitError):
             parse_query(text)
+
+
+def _caret_under(text: str) -> tuple[str, str]:
+    """(the error's query line, the character its caret stands under, by terminal columns)."""
+    import unicodedata
+
+    with pytest.raises(QueryError) as exc:
+        parse_query(text)
+    _, shown, caret = str(exc.value).split("\n")
+    col = caret.index("^")
+    at = 0
+    for ch in shown:
+        width = 0 if unicodedata.category(ch) in ("Mn", "Me") else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if at == col and width:
+            return shown, ch
+        at += width
+    return shown, ""  # the caret stands after the end of the line
+
+
+PREFIXES = ["\x01\x02 ", "中国 中国 ", "😀 ", "e\u0301\u0301 ", "\u200b\u200b ", "\x1b\x07\u2028 ", "\t"]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_the_caret_stands_under_the_right_column_whatever_comes_before(prefix):
+    """Wide characters take two columns, combining marks none, and control or invisible characters
+    are shown as escapes (never sent to the terminal): the caret still points at the error."""
+    import unicodedata
+
+    shown, under = _caret_under(prefix + 'iran "nuclear deal')
+    assert under == '"'
+    assert not any(unicodedata.category(c)[0] == "C" or c == "\u2028" for c in shown)
+
+
+def test_a_long_query_shows_a_window_around_the_error():
+    text = "iran " * 400 + '"open phrase ' + "word " * 400
+    with pytest.raises(QueryError) as exc:
+        parse_query(text)
+    _, shown, caret = str(exc.value).split("\n")
+    assert len(shown) <= 2 + 76 + 2 and shown.lstrip().startswith("…") and shown.endswith("…")
+    assert shown[caret.index("^")] == '"'
