@@ -161,7 +161,9 @@ class _Build:
                     recorded = _read_json(self.root / live / BUILD_JSON).get("sources") if live else None
                     if not recorded:
                         raise BuildError("no sources given, and the index records none")
-                    self.sources = recorded
+                    # as the build saw them: relative to the folder it ran in (build.json "cwd")
+                    ran_in = _read_json(self.root / live / BUILD_JSON).get("cwd") or os.getcwd()
+                    self.sources = [os.path.join(ran_in, s) for s in recorded]
                 if self.update and live is not None:
                     return self._run_update(self.root / live)
                 self.report.update = False
@@ -252,7 +254,7 @@ class _Build:
         work = live.parent / f"{live.name}.tmp-{os.getpid()}-update"
         adopted: list[str] = []
         try:
-            ledger = Ledger(old)
+            ledger = Ledger(old, base=meta.get("cwd"))
             segments = self._index(ledger, self.sources, work, live)
             adopted = [n for s in segments for n in _segment_files(live, s)]  # listed nowhere yet
             if ledger.expected_count() == 0 and any(e.state == INDEXED for e in old.values()):
@@ -407,7 +409,7 @@ class _Build:
         recorded = _recorded_paths(self.sources)
         meta = {
             "format": FORMAT, "fields": fields_fingerprint(), "built_at": built_at or _now(),
-            "updated_at": updated_at, "sources": recorded,
+            "updated_at": updated_at, "sources": recorded, "cwd": os.getcwd(),
             "last_run": {k: v for k, v in r.to_dict().items() if k not in ("skipped", "duplicates")},
             "skipped": len(r.skipped), "duplicates": len(r.duplicates),
         }

@@ -18,9 +18,10 @@ Pure bookkeeping (no whoosh, no processes), so the rules are testable on their o
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +123,25 @@ class Candidate:
     doc: tuple[int, int] | str | None
 
 
+def same_path(source: str, base: str | None = None) -> str:
+    """A source as one spelling: its path made absolute against ``base`` (the folder the build
+    ran in; else the current one) and normalized, a CSV row's ``:N`` kept. ``cables``,
+    ``./cables/`` and ``/home/me/cables`` are then one folder."""
+    path, sep, row = source.rpartition(":")
+    if not (sep and row.isdigit()):
+        path, row = source, ""
+    full = os.path.normpath(os.path.join(base or os.getcwd(), path))
+    return f"{full}:{row}" if row else full
+
+
 class Ledger:
-    def __init__(self, old: dict[str, Entry]) -> None:
+    def __init__(self, old: dict[str, Entry], base: str | None = None) -> None:
         self.old = old
+        # Each old source under one spelling: a folder given as ./cables/ or by its full path on
+        # this update is the same folder as the build's `cables` (not all new, and all removed).
+        # Made at the first source the old ledger does not hold as spelled (0.5 s for 250,000).
+        self._base = base
+        self._spelled: dict[str, str] | None = None
         self.skipped: list[tuple[str, str]] = []
         self.unchanged_by_stamp = 0
         self._seq: dict[str, int] = {}
@@ -154,6 +171,12 @@ class Ledger:
             seq = self._seq[raw.source] = len(self._seq) + 1
             self._names.append(raw.source)
             old = self.old.get(raw.source)
+            if old is None and self.old:
+                if self._spelled is None:
+                    self._spelled = {same_path(s, self._base): s for s in self.old}
+                was = self._spelled.pop(same_path(raw.source), None)
+                if was is not None and was in self.old:  # the same source spelled otherwise: take it over
+                    old = self.old[raw.source] = replace(self.old.pop(was), source=raw.source)
             if old is not None and raw.stamp and raw.stamp == old.stamp:
                 self._stamped.append((seq, old, raw.stamp))
                 self.unchanged_by_stamp += 1

@@ -117,6 +117,23 @@ def test_a_changed_manifest_entry_is_a_changed_cable(six, tmp_path):
     assert stored_by_ref(root) == stored_by_ref(tmp_path / "full")
 
 
+def test_the_same_folder_spelled_otherwise_is_the_same_sources(six, tmp_path, monkeypatch):
+    """Built as `src` from its parent, updated as ./src/, by its full path, from elsewhere, and
+    with the recorded sources from yet another folder: nothing is re-indexed."""
+    src, _names, _extra = six
+    root = tmp_path / "index"
+    monkeypatch.chdir(src.parent)
+    build_index(["src"], root, jobs=1)
+    for spelled, cwd in [("./src/", src.parent), (str(src), tmp_path / "elsewhere"),
+                         ("../src", tmp_path / "elsewhere"), (None, tmp_path / "elsewhere")]:
+        cwd.mkdir(exist_ok=True)
+        monkeypatch.chdir(cwd)
+        report = build_index(None if spelled is None else [spelled], root, jobs=1, update=True)
+        assert (report.added, report.replaced, report.removed, report.unchanged) == (0, 0, 0, 6), spelled
+    with open_index(root) as ix:
+        assert ix.doc_count() == 6 == ix.searcher().reader().doc_count_all()  # nothing replaced
+
+
 def test_an_update_without_an_index_builds_one(six, tmp_path):
     src, _names, _extra = six
     report = build_index([src], tmp_path / "index", jobs=1, update=True)
