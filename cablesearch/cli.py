@@ -201,6 +201,12 @@ def search(
     from .index import open_index
 
     with open_index(index_path) as ix:
+        if count_only or fmt in ("jsonl", "csv"):  # no page to carry them: warn before the output
+            from .search import prepare_query
+
+            s = ix.searcher()
+            for w in prepare_query(query, s.schema, s.reader())[2]:
+                click.echo(f"warning: {render.sanitize(str(w))}", err=True)
         if count_only:
             n = ix.count(query)
             click.echo(n)

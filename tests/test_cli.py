@@ -73,6 +73,16 @@ def test_json_count_and_streamed_exports_agree(fixture_index_path):
     assert [r["ref"] for r in rows] == refs_jsonl
 
 
+@pytest.mark.parametrize("mode", [["--count"], ["--jsonl"], ["--csv"], []])
+def test_every_output_mode_shows_the_query_warnings(fixture_index_path, mode):
+    """`iran not nuclear` searches 'not' as a word (and drops it): the warning reaches stderr
+    whatever the output, --count and the streamed exports too."""
+    done = run("search", "moscow not russia", *mode, index=fixture_index_path)
+    assert done.returncode == 0, done.stderr
+    assert "warning:" in done.stderr and "'not'" in done.stderr
+    assert "warning" not in done.stdout
+
+
 def test_streamed_exports_honour_an_explicit_page(fixture_index_path):
     q = "class:confidential"
     out = run("search", q, "--jsonl", index=fixture_index_path).stdout
