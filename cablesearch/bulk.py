@@ -36,7 +36,7 @@ class _Unsupported(Exception):
     pass
 
 
-def postings(reader: Any, fieldname: str, btext: bytes, fmt: Any, values: bool = True,
+def postings(reader: Any, fieldname: str, btext: bytes, fmt: Any, values: bool = True, weights: bool = True,
              ) -> tuple[list[int], list[float], list[Any]] | None:
     """Every posting of a term in one segment, deleted documents included: document numbers,
     weights and (``values``) raw values, read block by block; None when the codec's postings
@@ -48,23 +48,25 @@ def postings(reader: Any, fieldname: str, btext: bytes, fmt: Any, values: bool =
     if type(m) is not W3LeafMatcher or m._byteids or (values and m._fixedsize not in (None, -1)):
         return None
     ids: list[int] = []
-    weights: list[float] = []
+    ws: list[float] = []
     vals: list[Any] = []
     while m.is_active():
         if m._data is None:
             m._read_data()
         block_ids, block_weights, block_values = m._data[:3]
         ids.extend(accumulate(block_ids))  # whoosh's delta_decode
-        if block_weights is None:
-            weights.extend([1.0] * m._blocklength)
+        if not weights:
+            pass
+        elif block_weights is None:
+            ws.extend([1.0] * m._blocklength)
         elif isinstance(block_weights, float):
-            weights.extend([array("f", [block_weights])[0]] * m._blocklength)  # stored as float32
+            ws.extend([array("f", [block_weights])[0]] * m._blocklength)  # stored as float32
         else:
-            weights.extend(block_weights)
+            ws.extend(block_weights)
         if values:
             vals.extend(block_values)
         m._next_block()
-    return ids, weights, vals
+    return ids, ws, vals
 
 
 def term_docs(reader: Any, fieldname: str, text: Any) -> set[int] | None:
@@ -79,7 +81,7 @@ def term_docs(reader: Any, fieldname: str, text: Any) -> set[int] | None:
         return set()
     if (fieldname, btext) not in reader:
         return set()
-    got = postings(reader, fieldname, btext, reader.schema[fieldname].format, values=False)
+    got = postings(reader, fieldname, btext, reader.schema[fieldname].format, values=False, weights=False)
     if got is None:
         return None
     docs = set(got[0])
