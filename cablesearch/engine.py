@@ -32,7 +32,24 @@ ENTITY_GAP = 100
 #: What separates mentions in the string an entity field is given.
 MENTION_SEP = "\n"
 
-_WORD = re.compile(r"\w+(?:[.'&\-/]\w+)*", re.UNICODE)
+_WORD = re.compile(r"\w+(?:[.'’&\-/]\w+)*", re.UNICODE)
+#: How a name's word splits into the words it is indexed as: at hyphens and slashes
+#: (``Bosnia-Herzegovina``, ``EU-3``); apostrophes are dropped (``Qa'ida`` -> ``qaida``).
+_PART = re.compile(r"[^\-/]+")
+_APOSTROPHES = str.maketrans("", "", "'’")
+#: Before the split (indexes built until then): ``al-qa'ida`` was one word.
+_LEGACY_WORD = re.compile(r"\w+(?:[.'&\-/]\w+)*", re.UNICODE)
+
+
+def entity_words(text: str) -> list[str]:
+    """The words a name is indexed and searched as: ``Al-Qa'ida`` -> ``al``, ``qaida``."""
+    return [w for m in _WORD.finditer(text) for p in _PART.finditer(m.group(0))
+            if (w := fold(p.group(0).translate(_APOSTROPHES)))]
+
+
+def legacy_entity_words(text: str) -> list[str]:
+    """The words an index built before hyphens split names has for ``text``: ``al-qa'ida``."""
+    return [fold(m.group(0)) for m in _LEGACY_WORD.finditer(text)]
 
 
 def fold(word: str) -> str:
@@ -76,18 +93,22 @@ class EntityTokenizer(Tokenizer):
                 yield t
             else:
                 for match in _WORD.finditer(m):
-                    t.text = fold(match.group(0))
-                    if keeporiginal:
-                        t.original = match.group(0)
-                    t.boost = 1.0
-                    t.stopped = False
-                    if positions:
-                        t.pos = pos
-                    if chars:
-                        t.startchar = char_base + match.start()
-                        t.endchar = char_base + match.end()
-                    pos += 1
-                    yield t
+                    for part in _PART.finditer(match.group(0)):
+                        text = fold(part.group(0).translate(_APOSTROPHES))
+                        if not text:
+                            continue
+                        t.text = text
+                        if keeporiginal:
+                            t.original = part.group(0)
+                        t.boost = 1.0
+                        t.stopped = False
+                        if positions:
+                            t.pos = pos
+                        if chars:
+                            t.startchar = char_base + match.start() + part.start()
+                            t.endchar = char_base + match.start() + part.end()
+                        pos += 1
+                        yield t
             pos += ENTITY_GAP
             char_base += len(m) + 1
 

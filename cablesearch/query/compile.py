@@ -32,7 +32,7 @@ from whoosh.fields import Schema
 
 from .. import bulk, phrases, wordlists
 from .. import schema as fields_table
-from ..engine import ENTITY_GAP, whoosh_schema
+from ..engine import ENTITY_GAP, legacy_entity_words, whoosh_schema
 from ..errors import QueryError, QueryLimitError, QuerySyntaxError
 from .ast import (
     And,
@@ -246,13 +246,25 @@ class _Compiler:
             raise self.error(f"proximity (~) is for text and names; '{name}' holds whole values", node)
         if not tokens:
             return None
+        user_slop = node.slop if isinstance(node, Phrase) and node.slop else 0
+        found = self.words_query(name, tokens, user_slop, boost, node)
+        if kind == "entity":
+            # An index built before names split at hyphens holds `al-qa'ida` as one word: ask for
+            # that too, so it answers as it did (the split words find nothing there).
+            legacy = legacy_entity_words(text)
+            if legacy and legacy != [t for t, _ in tokens]:
+                old = self.words_query(name, [(w, i) for i, w in enumerate(legacy)], user_slop, boost, node)
+                return wq.Or([found, old])
+        return found
+
+    def words_query(self, name: str, tokens: list[tuple[str, int]], user_slop: int, boost: float,
+                    node: Node) -> wq.Query:
         if len(tokens) == 1:
             return wq.Term(name, tokens[0][0], boost=boost)
-        if not positional:
+        if fields_table.FIELD_BY_NAME[name].kind not in ("text", "entity"):
             raise self.error(f"'{name}' takes one value at a time; for either, write {name}:(a OR b)", node)
         # Positions skip what the analyzer dropped; allow those gaps, never an entity gap.
         gap = max(b - a - 1 for (_, a), (_, b) in itertools.pairwise(tokens))
-        user_slop = node.slop if isinstance(node, Phrase) and node.slop else 0
         slop = 1 + user_slop + gap
         return phrases.Phrase(name, [t for t, _ in tokens], slop=min(slop, ENTITY_GAP - 1), boost=boost)
 
