@@ -241,3 +241,14 @@ def test_an_escaped_typographic_quote_is_the_character_itself():
     from cablesearch.query import to_query_string
 
     assert parse_query(to_query_string(query.node)).node == query.node
+
+
+@pytest.mark.parametrize(("text", "warned"), [
+    ('"human righ*"', ['"human righ*"']), ('iran "n?clear deal"~3', ['"n?clear deal"']),
+    ('"what? * !"', []), ('"human rights" righ*', []), ("'Q*'", []),
+])
+def test_a_wildcard_inside_quotes_is_warned_about(text, warned):
+    """Inside quotes * and ? are punctuation (the phrase searches the words without them): a
+    user who typed "human righ*" for a prefix is told so instead of getting 0 cables silently."""
+    warnings = [w for w in parse_query(text).warnings if "inside quotes" in w.message]
+    assert [text[w.start:w.end] for w in warnings] == warned

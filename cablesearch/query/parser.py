@@ -342,6 +342,10 @@ class _ToAst:
         text = re.sub(r"\\(.)", r"\1", tok[1:-1], flags=re.DOTALL)
         if not text.strip():
             raise self.error("empty phrase", tok)
+        if re.search(r"\w\*|[*?]\w", text):  # "human righ*": no wildcard here ("what?" is punctuation)
+            self.warnings.append(QueryWarning(
+                "inside quotes * and ? are not wildcards (they are dropped with the punctuation); "
+                "for a word that starts so, write it outside the quotes", tok.start_pos, tok.end_pos))
         return text
 
     def phrase(self, tree: Tree, field: str | None) -> Node:
