@@ -154,6 +154,14 @@ def test_unique_prefixes_find_commands():
     assert REGISTRY.lookup("expl").name == "explain"
 
 
+def test_an_ambiguous_prefix_names_the_commands_it_could_be():
+    s, _, _, err = make()
+    s.run_line(":s 1")
+    said = err.getvalue()
+    assert "':s' could be" in said and ":show" in said and ":sort" in said and ":stats" in said
+    assert "unknown command ':zz'" in REGISTRY.not_found("zz")
+
+
 def test_no_results():
     s, _, out, _ = make()
     s.run_line("nothing")

@@ -74,12 +74,19 @@ class Registry:
         starts = [c for n, c in self._commands.items() if n.startswith(name)] if name else []
         return starts[0] if len(starts) == 1 else None
 
+    def not_found(self, name: str) -> str:
+        """Why ``:name`` is no command: a prefix of several (named), or nothing known."""
+        starts = sorted(n for n in self._commands if name and n.startswith(name))
+        if len(starts) > 1:
+            return f"':{name}' could be " + ", ".join(f":{n}" for n in starts) + ": type more of it"
+        return f"unknown command ':{name}' -- :help lists the commands"
+
     def run(self, session: Session, line: str) -> None:
         name, *rest = line.strip().lstrip(":").split(maxsplit=1) or [""]
         arg = rest[0] if rest else ""
         cmd = self.lookup(name)
         if cmd is None:
-            raise ShellUsageError(f"unknown command ':{name}' -- :help lists the commands")
+            raise ShellUsageError(self.not_found(name))
         cmd.run(session, arg.strip())
 
 

@@ -70,7 +70,7 @@ def check_line(text: str) -> Check:
     name, sep, rest = stripped.partition(" ")
     cmd = REGISTRY.lookup(name[1:])
     if cmd is None:
-        return Check(QueryError(f"unknown command '{name}' -- :help lists the commands", text, lead, lead + len(name)))
+        return Check(QueryError(REGISTRY.not_found(name[1:]), text, lead, lead + len(name)))
     if not isinstance(cmd.arg, QueryArg) or not rest.strip():
         return Check()
     at = lead + len(name) + len(sep)
