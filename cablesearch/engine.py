@@ -60,6 +60,16 @@ def fold(word: str) -> str:
     return word if word.isascii() else word.translate(accent_map)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def fold_text(text: str) -> str:
+    """:func:`fold` for a long text (a cable's body): the same string, translating only its
+    non-ASCII runs (lowercase ASCII maps to itself), not every character through the map."""
+    low = text.lower()
+    return low if low.isascii() else _NON_ASCII.sub(lambda m: m.group(0).translate(accent_map), low)
+
+
 class EntityTokenizer(Tokenizer):
     """Tokenizes entity mentions, one a line, lowercasing, with a gap of positions between mentions.
 

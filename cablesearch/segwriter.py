@@ -19,7 +19,7 @@ Three changes to whoosh 2.7's writer, each producing exactly what the stock writ
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any
 
@@ -88,13 +88,15 @@ class _CachedLengths:
         self._pdr.close()
 
 
-class _FastText:
-    """The stock StemmingAnalyzer chain + Positions format as one loop; None when not applicable."""
+class StemmingChain:
+    """whoosh's stock stemming chain (``RegexTokenizer | LowercaseFilter | [CharsetFilter] |
+    StopFilter | StemFilter``, the body and subject analyzer) as one loop; ``ok`` is False for
+    any other analyzer. :meth:`tokens` yields what the chain yields, without a Token object and
+    five generator layers per word (the build indexes with it; snippets re-analyse with it)."""
 
-    def __init__(self, field: Any) -> None:
+    def __init__(self, ana: Any) -> None:
         self.ok = False
-        ana = field.analyzer
-        if not isinstance(field.format, Positions) or not isinstance(ana, CompositeAnalyzer):
+        if not isinstance(ana, CompositeAnalyzer):
             return
         items = list(ana.items)
         # Optionally a CharsetFilter (accent folding) after the lowercasing.
@@ -112,12 +114,45 @@ class _FastText:
         # The same pattern without its capturing group, so findall returns whole matches.
         self.findall = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*", tok.expression.flags).findall
         self.stops, self.min, self.max = stop.stops, stop.min, stop.max
+        self.finditer = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*", tok.expression.flags).finditer
         self.stemfn: Callable[[str], str] = stem.stemfn
         self.ignore = stem.ignore
-        self.encode = field.format.encode
-        self.boost = field.format.field_boost
         self.cache: dict[str, str] = {}
         self.ok = True
+
+    def tokens(self, text: str, start_char: int = 0, start_pos: int = 0) -> Iterator[tuple[int, str, str, int, int]]:
+        """``(pos, stem, word, startchar, endchar)`` of each token the chain keeps, as its Tokens
+        with ``positions=True, chars=True, keeporiginal=True, mode="index"`` give them (``word``:
+        the original text, lowercased)."""
+        stops, mn, mx, ignore, cache, charmap = self.stops, self.min, self.max, self.ignore, self.cache, self.charmap
+        if len(cache) > STEM_CACHE_MAX:
+            cache.clear()
+        pos = None
+        for i, m in enumerate(self.finditer(text)):
+            low = m.group(0).lower()
+            word = low.translate(charmap) if charmap is not None and not low.isascii() else low
+            n = len(word)
+            if n < mn or (mx is not None and n > mx) or word in stops:
+                continue
+            pos = start_pos + i if pos is None else pos + 1  # StopFilter(renumber=True)
+            if word not in ignore:
+                stemmed = cache.get(word)
+                if stemmed is None:
+                    stemmed = cache[word] = self.stemfn(word)
+                word = stemmed
+            yield pos, word, low, start_char + m.start(), start_char + m.end()
+
+
+class _FastText(StemmingChain):
+    """:class:`StemmingChain` + the Positions format: ``field.index(text)`` as one loop."""
+
+    def __init__(self, field: Any) -> None:
+        super().__init__(field.analyzer)
+        if not isinstance(field.format, Positions):
+            self.ok = False
+            return
+        self.encode = field.format.encode
+        self.boost = field.format.field_boost
 
     def index(self, text: str) -> list[tuple[bytes, int, float, bytes]]:
         """What ``field.index(text)`` yields, in the same order."""

@@ -136,3 +136,31 @@ def test_other_analyzers_are_not_taken_for_the_stock_chain():
     assert _FastText(schema["org"]).ok is False  # entity tokenizer
     assert _FastText(schema["tag"]).ok is False  # keyword
     assert _FastText(schema["ref"]).ok is False  # id
+
+
+def test_the_stemming_chain_gives_the_analyzers_tokens(fixture_cables):
+    """Snippets re-analyse text with ``StemmingChain.tokens``: the same tokens, positions,
+    words and character spans as the body analyzer's, on every fixture cable (accents, stop
+    words, dotted words, start offsets) and on text made to stress it."""
+    import random
+
+    from cablesearch.engine import whoosh_schema
+    from cablesearch.segwriter import StemmingChain
+
+    analyzer = whoosh_schema()["body"].analyzer
+    chain = StemmingChain(analyzer)
+    assert chain.ok
+    rng = random.Random(3)
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(fixture_cables.rglob("*.txt"))]
+    texts += ["SÃO PAULO: the U.S. a.k.a. Chávez's *stan 3.14 Ünïcödé of the and a I", "", "the of and"]
+    compared = 0
+    for text in texts:
+        a = rng.randrange(0, max(1, len(text) // 2))
+        b = min(len(text), a + rng.randrange(1, 6000))
+        start_pos = rng.randrange(0, 300)
+        theirs = [(t.pos, t.text, t.original.lower(), t.startchar, t.endchar)
+                  for t in analyzer(text[a:b], positions=True, chars=True, keeporiginal=True, mode="index",
+                                    start_char=a, start_pos=start_pos)]
+        assert list(chain.tokens(text[a:b], a, start_pos)) == theirs
+        compared += len(theirs)
+    assert compared > 5000

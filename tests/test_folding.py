@@ -62,3 +62,25 @@ def test_the_stored_text_keeps_its_accents_and_snippets_mark_them(folded_index):
 
 def test_fold():
     assert fold("Chávez") == "chavez" and fold("São") == "sao" and fold("MOSCOW") == "moscow"
+
+
+def test_folding_a_long_text_folds_it_as_a_word_is_folded(fixture_cables):
+    """Snippets find words in the folded body with ``fold_text``; it must give exactly what
+    ``fold`` gives (same string, same length where the analyzer's offsets are used)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cablesearch.engine import fold, fold_text
+
+    for path in sorted(fixture_cables.rglob("*.txt")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert fold_text(text) == fold(text)
+    for text in ["SÃO PAULO Chávez ÀÉÎÕÜ ßẞ İstanbul ǅ Ⅻ", "ÆØÅ æøå Œuvre", ""]:
+        assert fold_text(text) == fold(text)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text())
+    def same(text: str) -> None:
+        assert fold_text(text) == fold(text)
+
+    same()
