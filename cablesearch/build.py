@@ -23,6 +23,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -464,8 +465,13 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+#: Control characters a terminal would act on (`cat skipped.tsv`): written as ``\\xNN``.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _tsv(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    out = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", out)
 
 
 def _now() -> str:

@@ -421,3 +421,25 @@ def test_a_query_of_undecodable_bytes_is_a_clean_error(index_path):
         assert proc.returncode == 2, err
         assert "undecodable character" in err, err
         assert_clean(proc.stdout.decode("utf-8", "replace") + err, "undecodable query")
+
+
+def test_the_skipped_list_holds_no_control_characters(tmp_path):
+    """`cat index/gen-*/skipped.tsv` must not drive the terminal: a skipped file whose name
+    carries escape sequences is listed with them escaped (found in a new user's review)."""
+    from cablesearch.build import SKIPPED_TSV, build_index
+
+    src = tmp_path / "src"
+    src.mkdir()
+    seed = Path(__file__).resolve().parent / "fixtures" / "cables" / "plain"
+    good = next(p for p in sorted(seed.glob("*.txt")))
+    (src / good.name).write_text(good.read_text(encoding="utf-8"), encoding="utf-8")
+    hostile = "evil\x1b]0;pwned\x07\x9bname.txt"
+    try:
+        (src / hostile).write_text("", encoding="utf-8")  # empty: skipped, with its name listed
+    except OSError:  # pragma: no cover - a file system that refuses such names
+        pytest.skip("this file system refuses control characters in names")
+    report = build_index([str(src)], tmp_path / "index", jobs=1)
+    assert len(report.skipped) == 1
+    listed = (tmp_path / "index" / report.generation / SKIPPED_TSV).read_text(encoding="utf-8")
+    assert not unsafe(listed), unsafe(listed)
+    assert "evil\\x1b]0;pwned\\x07\\x9bname.txt\tempty file" in listed
