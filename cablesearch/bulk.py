@@ -172,9 +172,7 @@ def _leaf(m: Any, reader: Any) -> Scores:
     if got is None:
         raise _Unsupported
     ids, weights, _ = got
-    if scorer is None:  # the weight is the score (ListMatcher.score without a scorer)
-        return dict(zip(ids, weights, strict=True))
-    if type(scorer) is scoring.WeightScorer:
+    if scorer is None or type(scorer) is scoring.WeightScorer:  # the weight is the score
         return dict(zip(ids, weights, strict=True))
     if type(scorer) is not scoring.BM25FScorer:
         raise _Unsupported

@@ -41,12 +41,6 @@ _APOSTROPHES = str.maketrans("", "", "'’")
 _LEGACY_WORD = re.compile(r"\w+(?:[.'&\-/]\w+)*", re.UNICODE)
 
 
-def entity_words(text: str) -> list[str]:
-    """The words a name is indexed and searched as: ``Al-Qa'ida`` -> ``al``, ``qaida``."""
-    return [w for m in _WORD.finditer(text) for p in _PART.finditer(m.group(0))
-            if (w := fold(p.group(0).translate(_APOSTROPHES)))]
-
-
 def legacy_entity_words(text: str) -> list[str]:
     """The words an index built before hyphens split names has for ``text``: ``al-qa'ida``."""
     return [fold(m.group(0)) for m in _LEGACY_WORD.finditer(text)]
