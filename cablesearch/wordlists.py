@@ -38,7 +38,8 @@ _TEXT_KINDS = ("text", "entity", "keyword", "id")
 #: A literal start at least this long: whoosh reads only the words with that start, as fast.
 WHOOSH_PREFIX = 2
 
-_MISSING = ""  # cached for a segment or field without a list (the cache keeps no None)
+class _NoList(Exception):
+    """No usable list (never cached: an update may write it while a shell runs)."""
 
 
 def _leaves(reader: Any) -> list[Any]:
@@ -106,28 +107,36 @@ def write_missing(ix: Any) -> int:
 def _load(reader: Any, fieldname: str) -> str:
     path = _path(reader)
     if path is None:
-        return _MISSING
+        raise _NoList
     try:
         with open(path, "rb") as fh:
             header = json.loads(fh.readline())
             start = fh.tell()
             if start + header["size"] != os.fstat(fh.fileno()).st_size:
-                return _MISSING  # not the file that was written: never answer from part of a list
+                raise _NoList  # not the file that was written: never answer from part of a list
             span = header["fields"].get(fieldname)
             if span is None:
-                return _MISSING
+                raise _NoList
             fh.seek(start + span[0])
             blob = fh.read(span[1])
-        return blob.decode("utf-8") if len(blob) == span[1] else _MISSING
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return _MISSING
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+        raise _NoList from e
+    if len(blob) != span[1]:
+        raise _NoList
+    try:
+        return blob.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _NoList from e
 
 
 def words(reader: Any, fieldname: str) -> str | None:
     """One segment reader's words of ``fieldname``, ``"\\n"``-framed (see the module), read once
-    and cached with the segment; None when the segment has no list for the field."""
-    got = _cached(reader, "\0words:" + fieldname, lambda: _load(reader, fieldname))
-    return got or None
+    and cached with the segment; None when the segment has no list for the field (not cached:
+    one failed open per search, and a list an update writes later is used at once)."""
+    try:
+        return _cached(reader, "\0words:" + fieldname, lambda: _load(reader, fieldname))
+    except _NoList:
+        return None
 
 
 def _regex(pattern: str) -> re.Pattern[str] | None:

@@ -123,3 +123,20 @@ def test_an_update_gives_new_segments_their_lists_and_drops_those_of_merged_ones
         live = {r.segment().segment_id() for r in leaves}
         assert ix.doc_count() == 11
     assert {n[: -len(wordlists.SUFFIX)] for n in os.listdir(gen) if n.endswith(wordlists.SUFFIX)} == live
+
+
+def test_a_list_written_while_the_index_is_open_is_used_at_once(index_copy):
+    """A segment without a list is not remembered as such: a shell that searched before an update
+    wrote the list uses it on its next search."""
+    from cablesearch.engine import open_whoosh
+
+    gen = _generation(index_copy)
+    for name in os.listdir(gen):
+        if name.endswith(wordlists.SUFFIX):
+            (gen / name).unlink()
+    clear_cache()
+    ix, leaves = _segment_readers(index_copy)
+    with ix:
+        assert all(wordlists.words(leaf, "body") is None for leaf in leaves)
+        assert wordlists.write_missing(open_whoosh(gen)) == len(leaves)
+        assert all(wordlists.words(leaf, "body") for leaf in leaves)
