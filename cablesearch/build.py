@@ -155,6 +155,7 @@ class _Build:
         try:
             if self.update:
                 self._check_trust()  # before the lock, which makes the folder private (0700)
+            indexdir.check_build_target(self.root)  # nor among someone's files
             with indexdir.build_lock(self.root, "update" if self.update else "build") as killed:
                 self._recover(killed, indexdir.clean_leftovers(self.root))
                 live = indexdir.read_current(self.root)

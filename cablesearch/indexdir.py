@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import BuildError, IndexNotFoundError, IndexStateError
+from .render import escape_name
 
 #: The index folder when none is given.
 DEFAULT_INDEX = "index"
@@ -299,24 +300,64 @@ def publish(root: Path, temp: Path, number: int) -> Path:
     return final
 
 
+def _ours(root: Path, name: str) -> bool:
+    """True for an entry of ``root`` that a build made: the pointer, the lock, a temp generation
+    (its name carries the pid that made it), or a generation holding its ``build.json``. A folder
+    merely *named* like a generation is someone else's and is never removed."""
+    if name in (CURRENT, LOCK, ".gitkeep") or name.startswith(f"{CURRENT}.tmp-") or _TMP.match(name):
+        return True
+    return bool(_GEN.match(name)) and (root / name / BUILD_JSON).is_file()
+
+
+def check_build_target(root: Path) -> None:
+    """Refuse to build into a folder that holds something other than an index (BuildError),
+    before anything in it is touched: a build would otherwise sit among the user's files, make the
+    folder private, and later clear what looks like its own leftovers."""
+    if not root.is_dir() or read_current(root) is not None:
+        return
+    foreign = [n for n in _list(root) if not _ours(root, n)]
+    if foreign:
+        shown = ", ".join(escape_name(n) for n in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        entries = "entry" if len(foreign) == 1 else "entries"
+        raise BuildError(f"{root} is not empty and holds no index ({len(foreign):,} other {entries}: {shown}); "
+                         "build into a new or empty folder; nothing was changed")
+
+
 def clean_leftovers(root: Path) -> list[str]:
     """Remove what killed builds left behind: temp generations, stale pointers, old generations.
 
-    Call with the build lock held. Returns the names removed.
+    Only what a build made (see :func:`_ours`) is removed. Call with the build lock held.
+    Returns the names removed.
     """
     live = read_current(root)
     removed = []
     for name in _list(root):
         path = root / name
-        stale_gen = bool(_GEN.match(name)) and name != live
+        stale_gen = bool(_GEN.match(name)) and name != live and _ours(root, name)
         if _TMP.match(name) or stale_gen or name.startswith(f"{CURRENT}.tmp-"):
             if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
+                _remove_generation(path)
             else:
                 with contextlib.suppress(OSError):
                     path.unlink()
             removed.append(name)
     return removed
+
+
+def _remove_generation(path: Path) -> None:
+    """Remove a generation folder, its ``build.json`` last: killed half-way, what is left is still
+    recognisably ours (see :func:`_ours`) and the next build finishes the job."""
+    for entry in _list(path):
+        if entry != BUILD_JSON:
+            sub = path / entry
+            if sub.is_dir() and not sub.is_symlink():
+                shutil.rmtree(sub, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    sub.unlink()
+    with contextlib.suppress(OSError):
+        (path / BUILD_JSON).unlink()
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def dir_size(path: Path) -> int:

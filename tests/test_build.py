@@ -224,12 +224,47 @@ def test_leftovers_of_killed_builds_are_ignored_then_cleaned(fixture_cables, tmp
     for j in junk:
         j.mkdir()
         (j / "MAIN_x.seg").write_text("partial")
+    (root / "gen-000000" / indexdir.BUILD_JSON).write_text("{}")  # an old generation, half removed
     (root / "CURRENT.tmp-12").write_text("gen-000007")
     with open_index(root) as ix:
         assert ix.doc_count() == report.indexed
     again = build_index([fixture_cables / "plain"], root, jobs=1)
     assert sorted(os.listdir(root)) == sorted([indexdir.CURRENT, indexdir.LOCK, again.generation])
     assert report.generation == "gen-000001" and again.generation == "gen-000002"  # the live one's next
+
+
+def test_a_folder_merely_named_like_a_generation_is_never_removed(fixture_cables, tmp_path):
+    root = tmp_path / "index"
+    build_index([fixture_cables / "plain"], root, jobs=1)
+    theirs = root / "gen-000005"  # no build.json: not made by a build
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("precious")
+    (root / "notes.txt").write_text("mine too")
+    again = build_index([fixture_cables / "plain"], root, jobs=1)
+    assert (theirs / "notes.txt").read_text() == "precious"
+    assert (root / "notes.txt").read_text() == "mine too"
+    assert again.generation == "gen-000006"  # numbered past it
+    with open_index(root) as ix:
+        assert ix.generation.name == "gen-000006" and ix.doc_count() == again.indexed
+
+
+def test_a_folder_holding_other_files_and_no_index_is_refused_untouched(fixture_cables, tmp_path):
+    root = tmp_path / "papers"
+    (root / "gen-000001").mkdir(parents=True)
+    (root / "gen-000001" / "notes.txt").write_text("precious")
+    (root / "draft.txt").write_text("draft")
+    os.chmod(root, 0o755)
+    before = sorted(os.listdir(root))
+    for update in (False, True):
+        with pytest.raises(BuildError, match=r"not empty and holds no index \(2 other entries: draft.txt, gen-000001\)"):
+            build_index([fixture_cables / "plain"], root, jobs=1, update=update)
+    assert sorted(os.listdir(root)) == before  # no lock file, no generation
+    assert (root / "gen-000001" / "notes.txt").read_text() == "precious"
+    assert stat.S_IMODE(os.stat(root).st_mode) == 0o755  # not made private
+    empty = tmp_path / "empty"
+    (empty / ".gitkeep").parent.mkdir()
+    (empty / ".gitkeep").write_text("")
+    assert build_index([fixture_cables / "plain"], empty, jobs=1).indexed > 0  # the repo's index/ is fine
 
 
 def test_a_second_build_at_the_same_time_is_refused(fixture_cables, tmp_path):
