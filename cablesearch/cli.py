@@ -198,18 +198,28 @@ def search(
 
         click.echo(explain_query(query, whoosh_schema()))
         return
+    if count_only and fmt in ("jsonl", "csv"):
+        raise click.UsageError(f"--count prints a number, not the matches: use it without --{fmt}")
     from .index import open_index
 
+    by = tuple(f.strip() for f in facet_fields.split(",") if f.strip())
     with open_index(index_path) as ix:
         if count_only or fmt in ("jsonl", "csv"):  # no page to carry them: warn before the output
             from .search import prepare_query
 
             s = ix.searcher()
-            for w in prepare_query(query, s.schema, s.reader())[2]:
+            warnings = prepare_query(query, s.schema, s.reader())[2]
+            for w in warnings:
                 click.echo(f"warning: {render.sanitize(str(w))}", err=True)
         if count_only:
             n = ix.count(query)
-            click.echo(n)
+            counts = ix.facets(query, by=by) if by else None
+            if fmt == "json":
+                click.echo(render.render_count_json(query, n, warnings, counts))
+            else:
+                click.echo(n)
+                if counts:
+                    click.echo(render.render_facets(counts))
             raise SystemExit(EXIT_OK if n else EXIT_NOTHING)
         if fmt in ("jsonl", "csv"):
             lines = render.iter_jsonl if fmt == "jsonl" else render.iter_csv
@@ -228,10 +238,7 @@ def search(
                 click.echo(line, nl=False)
             raise SystemExit(EXIT_OK if seen[0] else EXIT_NOTHING)
         res = ix.search(query, limit=limit, page=page, sort=sort)
-        facets = None
-        if facet_fields:
-            by = tuple(f.strip() for f in facet_fields.split(",") if f.strip())
-            facets = ix.facets(query, by=by)
+        facets = ix.facets(query, by=by) if by else None
     for w in res.warnings:
         click.echo(f"warning: {render.sanitize(str(w))}", err=True)
     if fmt == "json":

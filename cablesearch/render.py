@@ -347,9 +347,20 @@ def render_json(results: Any, *, facets: Mapping[str, Sequence[tuple[Any, int]]]
         "warnings": [_warning(w) for w in results.warnings],
         "hits": [hit_to_dict(h) for h in results.hits],
     }
+    return _json(_with_facets(doc, facets), indent=2)
+
+
+def _with_facets(doc: dict[str, Any], facets: Mapping[str, Sequence[tuple[Any, int]]] | None) -> dict[str, Any]:
     if facets is not None:
         doc["facets"] = {k: [{"value": v, "count": n} for v, n in items] for k, items in facets.items()}
-    return _json(doc, indent=2)
+    return doc
+
+
+def render_count_json(query: str, total: int, warnings: Sequence[Any],
+                      facets: Mapping[str, Sequence[tuple[Any, int]]] | None = None) -> str:
+    """``search --count --json``: the query, its total and warnings (and facets if given), no hits."""
+    doc: dict[str, Any] = {"query": query, "total": total, "warnings": [_warning(w) for w in warnings]}
+    return _json(_with_facets(doc, facets), indent=2)
 
 
 def iter_jsonl(hits: Iterable[Hit]) -> Iterator[str]:

@@ -73,6 +73,25 @@ def test_json_count_and_streamed_exports_agree(fixture_index_path):
     assert [r["ref"] for r in rows] == refs_jsonl
 
 
+def test_count_honours_json_and_facets_and_refuses_a_stream(fixture_index_path):
+    q = "moscow not russia"  # a warning to carry
+    n = int(run("search", q, "--count", index=fixture_index_path).stdout)
+    full = json.loads(run("search", q, "--json", "--facets", "tag", index=fixture_index_path).stdout)
+    done = run("search", q, "--count", "--json", "--facets", "tag", index=fixture_index_path)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["query"] == q and doc["total"] == n == full["total"] and "hits" not in doc
+    assert [w["message"] for w in doc["warnings"]] == [w["message"] for w in full["warnings"]] != []
+    assert doc["facets"] == full["facets"] and doc["facets"]["tag"]
+    text = run("search", q, "--count", "--facets", "tag", index=fixture_index_path).stdout.splitlines()
+    top = full["facets"]["tag"][0]
+    assert text[0] == str(n) and text[1] == "tag" and text[2].split() == [top["value"], str(top["count"])]
+    for fmt in ("--jsonl", "--csv"):
+        refused = run("search", q, "--count", fmt, index=fixture_index_path)
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert f"use it without {fmt}" in refused.stderr and "Traceback" not in refused.stderr
+
+
 @pytest.mark.parametrize("mode", [["--count"], ["--jsonl"], ["--csv"], []])
 def test_every_output_mode_shows_the_query_warnings(fixture_index_path, mode):
     """`iran not nuclear` searches 'not' as a word (and drops it): the warning reaches stderr
