@@ -100,7 +100,10 @@ def read_csv_row(text: str) -> tuple[dict[str, Any], str, str] | None:
 
 # --- page preludes -----------------------------------------------------------------------------
 
-_CLS = r"(?P<cls>(?:UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED OFFICIAL USE)(?://(?:FOR OFFICIAL USE ONLY|[A-Z]+))*)"
+# The annotated form's tokenizer sometimes re-spaces the caveat: ``FOR OFFICIA LUSEONLY``.
+_FOUO_SPELLED = r"FOR ?OFFICIA ?L ?USE ?ONLY"
+_CLS = (r"(?P<cls>(?:UNCLASSIFIED|CONFIDENTIAL|SECRET|LIMITED OFFICIAL USE)(?://(?:" + _FOUO_SPELLED
+        + r"|[A-Z]+))*)")
 _REFID = r"(?P<ref>\d\d[A-Z][A-Z]+\d{1,6})"
 _META_BLOCKS = (
     # id: 224423 date: 9/10/2009 12:07 refid: 09ASUNCION561 origin: Embassy Asuncion classification: ...
@@ -183,7 +186,7 @@ def read_prelude(text: str) -> tuple[dict[str, Any], int]:
         meta["refid"] = groups["ref"]
         if groups.get("origin"):
             meta["origin"] = groups["origin"].strip(" ,\"")
-        meta["classification"] = groups["cls"]
+        meta["classification"] = re.sub(_FOUO_SPELLED, "FOR OFFICIAL USE ONLY", groups["cls"])
         cut = best[1]
         ends = _HEADER_ENDS.search(zone, cut)
         if ends:

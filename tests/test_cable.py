@@ -307,6 +307,19 @@ def test_html_page_trusts_the_link_text_not_the_title() -> None:
     assert c.ref == "05ROME902"
 
 
+def test_a_re_spaced_caveat_in_the_prelude_is_read_whole() -> None:
+    """08BUENOSAIRES62's annotated file (a real cable, cut short): the tokenizer wrote the caveat
+    as ``FOR OFFICIA LUSEONLY``; the label was read as ``UNCLASSIFIED//FOR``."""
+    text = ("<code><pre>137583,1/16/2008 17:47,08BUENOSAIRES62,Embassy BuenosAires,UNCLASSIFIED//FOR OFFICIA "
+            "LUSEONLY ,07SECSTATE168473,\"VZCZCXYZ0006RR RUEHWEB DE RUEHBU #0062/01 0161747\",\"UNCLAS BUENOS "
+            "AIRES 000062 SIPDIS E.O. 12958: N/A TAGS: <a href='/tag/ASEC_0.html'>ASEC</a> SUBJECT: ANNUAL "
+            "OVERSEAS SECURITY ADVISORY COUNCIL ( OSAC ) CRIME AND SAFETY REPORT <a id='par1' href='#par1'>"
+            "\u00b6</a>1 . Argentina remains a relatively safe country .\n")
+    c = parse_cable(text)
+    assert c.ref == "08BUENOSAIRES62"
+    assert c.classification.label == "UNCLASSIFIED//FOR OFFICIAL USE ONLY"
+
+
 def test_csv_row_as_text() -> None:
     row = (
         '"7","12/22/1997 01:01","97WELLINGTON1656","Embassy Wellington","CONFIDENTIAL","",'
