@@ -256,7 +256,8 @@ def test_a_folder_holding_other_files_and_no_index_is_refused_untouched(fixture_
     os.chmod(root, 0o755)
     before = sorted(os.listdir(root))
     for update in (False, True):
-        with pytest.raises(BuildError, match=r"not empty and holds no index \(2 other entries: draft.txt, gen-000001\)"):
+        refused = r"not empty and holds no index \(2 other entries: draft.txt, gen-000001\)"
+        with pytest.raises(BuildError, match=refused):
             build_index([fixture_cables / "plain"], root, jobs=1, update=update)
     assert sorted(os.listdir(root)) == before  # no lock file, no generation
     assert (root / "gen-000001" / "notes.txt").read_text() == "precious"

@@ -119,3 +119,23 @@ def test_pages_over_real_cables(real, sort):
     everything = [h.ref for h in S.search(ix, "*", limit=1000, sort=sort, snippets=0)]
     paged = [h.ref for p in range(1, 100) for h in S.search(ix, "*", limit=7, page=p, sort=sort, snippets=0)]
     assert paged == everything and len(set(everything)) == len(everything)
+
+
+def test_a_value_no_cable_has_is_named_with_the_values_there_are(real):
+    ix, cables = real
+    levels = {v.lower() for c in cables for v in (c.classification.level, *c.classification.caveats) if v}
+    levels = sorted(levels | ({"sbu"} if "sensitive" in levels else set()))  # indexed beside 'sensitive'
+    res = S.search(ix, "class:topsecret")
+    assert res.total == 0
+    assert [str(w) for w in res.warnings] == [
+        f"no cable in this index has class 'topsecret'; its values here: {', '.join(levels)}"]
+    assert (res.warnings[0].start, res.warnings[0].end) == (0, len("class:topsecret"))
+    # a label asks for each part: only the missing part is named
+    res = S.search(ix, "tag:WTO AND class:SECRET//NOFROM")
+    assert [str(w).split(";")[0] for w in res.warnings] == ["no cable in this index has class 'nofrom'"]
+    tags = {t.upper() for c in cables for t in c.tags}
+    assert len(tags) > 12 and "WTO" in tags and "WTOO" not in tags
+    res = S.search(ix, "tag:WTOO OR tag:WTO")
+    assert res.total == S.count(ix, "tag:WTO") > 0  # the search still runs
+    assert [str(w) for w in res.warnings] == ["no cable in this index has tag 'wtoo'; did you mean 'wto'?"]
+    assert S.search(ix, "tag:WTO AND class:secret AND para:c").warnings == ()  # values there are: quiet

@@ -110,7 +110,43 @@ def compile_query(
     result = _standalone(result)
     if reader is not None:
         result = expand_patterns(result, reader, max_expansion, text)
+        if warnings is not None:
+            warnings.extend(unknown_values(node, compiler.schema, reader))
     return result
+
+
+#: A keyword field with at most this many values lists them all when a query names another.
+LIST_VALUES = 12
+
+
+def unknown_values(node: Node, schema: Schema, reader) -> list[QueryWarning]:
+    """A warning for each value of a keyword field (``tag``, ``class``, ``para``...) that no cable
+    in the index has, with the closest values it does have (or all of them, when they are few):
+    ``class:topsecret`` or ``tag:PRELL`` find nothing, and a bare count of 0 does not say why."""
+    import difflib
+
+    out = []
+    for n in walk(node):
+        if not isinstance(n, Term) or n.field is None:
+            continue
+        field = fields_table.FIELD_BY_NAME.get(n.field)
+        if field is None or field.kind != "keyword" or not field.complete_values:
+            continue
+        parts = n.text.split(field.all_of) if field.all_of else [n.text]
+        for part in parts:
+            tokens = [t.text for t in schema[n.field].tokenize(part, mode="query")]
+            missing = [t for t in tokens if (n.field, t) not in reader]
+            if not missing:
+                continue
+            values = [v.decode("utf-8", "replace") for v in reader.lexicon(n.field)]
+            for value in missing:
+                if len(values) <= LIST_VALUES:
+                    hint = f"; its values here: {', '.join(values)}" if values else ""
+                else:
+                    close = difflib.get_close_matches(value, values, n=3, cutoff=0.6)
+                    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                out.append(QueryWarning(f"no cable in this index has {n.field} {value!r}{hint}", n.start, n.end))
+    return out
 
 
 def _check_cost(node: Node, text: str) -> None:
