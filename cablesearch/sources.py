@@ -14,8 +14,10 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -187,9 +189,35 @@ def _manifest_file_name(line: bytes) -> str | None:
 # cables.csv
 
 
-def _decoded_lines(fh: io.BufferedReader) -> Iterator[str]:
+def _decoded_lines(fh: io.BufferedReader, taken: list[str]) -> Iterator[str]:
+    """The file's lines, decoded; each is also appended to ``taken`` (the raw text of a row)."""
     for line in fh:
-        yield _decode(line)
+        text = _decode(line)
+        taken.append(text)
+        yield text
+
+
+#: How a row of the dump begins: ``"123","12/22/1997 01:01","`` at the start of a line.
+_ROW_START = re.compile(r'^"\d+","\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d","', re.MULTILINE)
+
+
+def _csv_rows(text: str) -> list[list[str]] | None:
+    """The rows of ``text`` as the dump's dialect reads them; None when it cannot."""
+    try:
+        return [r for r in csv.reader(io.StringIO(text, newline=""), escapechar="\\", doublequote=False,
+                                      strict=False) if r]
+    except csv.Error:
+        return None
+
+
+def _resync(raw: str) -> list[str] | None:
+    """A broken row (an unterminated quote, a stray one) that swallowed the rows after it, cut
+    where the next rows begin: ``[broken, row, row...]``; None when no row begins inside it."""
+    starts = [m.start() for m in _ROW_START.finditer(raw) if m.start() > 0]
+    if not starts:
+        return None
+    bounds = [0, *starts, len(raw)]
+    return [raw[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def iter_csv(path: str) -> Iterator[RawCable]:
@@ -207,32 +235,51 @@ def iter_csv(path: str) -> Iterator[RawCable]:
     except OSError as e:
         raise CableParseError(f"cannot read: {e.strerror or e}", source=path) from e
     with fh:
-        reader = csv.reader(_decoded_lines(fh), escapechar="\\", doublequote=False, strict=False)
+        taken: list[str] = []
+        reader = csv.reader(_decoded_lines(fh, taken), escapechar="\\", doublequote=False, strict=False)
         row_no = 0
         while True:
-            row_no += 1
-            source = f"{path}:{row_no}"
+            taken.clear()
             try:
-                row = next(reader)
+                row: list[str] | None = next(reader)
+                error = None
             except StopIteration:
                 return
-            except csv.Error as e:
-                # the reader goes on with the next line; the broken row is reported by load_cable
-                yield RawCable(source=source, text="", kind="csv-row", meta={"_error": f"bad CSV row: {e}"},
-                               stamp="error")
+            except csv.Error as e:  # the reader goes on with the next line
+                row, error = None, f"bad CSV row: {e}"
+            if row is not None and (not row or (len(row) == 1 and not row[0].strip())):
                 continue
-            if not row or (len(row) == 1 and not row[0].strip()):
-                row_no -= 1
+            if row is not None and len(row) == len(CSV_COLUMNS):
+                row_no += 1
+                yield _csv_item(f"{path}:{row_no}", row)
                 continue
-            if len(row) != len(CSV_COLUMNS):
-                yield RawCable(source=source, text="", kind="csv-row",
-                               meta={"_error": f"bad CSV row: {len(row)} fields, expected {len(CSV_COLUMNS)}"},
-                               stamp=_text_stamp("\x1f".join(row)))
-                continue
-            meta = dict(zip(CSV_COLUMNS[:-1], row[:-1], strict=True))
-            body = row[-1]
-            yield RawCable(source=source, path=None, text=body, kind="csv-row", meta=meta,
-                           stamp=_text_stamp("\x1f".join(row)))
+            # A broken row: when rows begin inside it (its quote was never closed), it swallowed
+            # them; report the broken part alone and read the rest as the rows they are.
+            pieces = _resync("".join(taken)) or [None]
+            for i, piece in enumerate(pieces):
+                rows = [row] if piece is None else _csv_rows(piece)
+                if i == 0:
+                    row_no += 1
+                    if piece is not None:
+                        error = "bad CSV row: a quote that is never closed (the next row begins inside it)"
+                    elif error is None:
+                        error = f"bad CSV row: {len(row or ())} fields, expected {len(CSV_COLUMNS)}"
+                    yield RawCable(source=f"{path}:{row_no}", text="", kind="csv-row", meta={"_error": error},
+                                   stamp=_text_stamp("\x1f".join(row)) if row else "error")
+                    continue
+                row_no += 1
+                if rows is not None and len(rows) == 1 and len(rows[0]) == len(CSV_COLUMNS):
+                    yield _csv_item(f"{path}:{row_no}", rows[0])
+                else:
+                    yield RawCable(source=f"{path}:{row_no}", text="", kind="csv-row",
+                                   meta={"_error": "bad CSV row: cannot be read after the broken row before it"},
+                                   stamp=_text_stamp(piece or ""))
+
+
+def _csv_item(source: str, row: list[str]) -> RawCable:
+    meta = dict(zip(CSV_COLUMNS[:-1], row[:-1], strict=True))
+    return RawCable(source=source, path=None, text=row[-1], kind="csv-row", meta=meta,
+                    stamp=_text_stamp("\x1f".join(row)))
 
 
 # ---------------------------------------------------------------------------------------------

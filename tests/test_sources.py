@@ -124,6 +124,27 @@ def test_csv_escapes_and_bad_rows(tmp_path: Path) -> None:
     assert load_cable(rows[2])[0].ref == "89ROME3"
 
 
+def test_a_csv_row_whose_quote_never_closes_loses_only_itself(tmp_path: Path) -> None:
+    """Row 2's body lacks its closing quote, so the csv module reads rows 3 and 4 into it (one
+    'row' of 22 fields). Only row 2 is reported; rows 3 and 4 are read, with their own numbers."""
+    def row(n: int, body: str = "") -> str:
+        return (f'"{n}","6/5/1989 10:35","89ROME{n}","Embassy Rome","UNCLASSIFIED","","FM AMEMBASSY ROME",'
+                f'"UNCLAS ROME 00000{n}\nSUBJECT: ROW {n}{body}"\n')
+    broken = row(2)[:-2] + "\n"  # no closing quote
+    path = tmp_path / "cables.csv"
+    path.write_text(row(1) + broken + row(3, ' A \\"QUOTE\\"') + row(4) + row(5), encoding="utf-8")
+    got = {}
+    for item in discover([path]):
+        try:
+            got[item.source] = load_cable(item)[0]
+        except CableParseError as e:
+            got[item.source] = e.reason
+    assert list(got) == [f"{path}:{n}" for n in range(1, 6)]
+    assert "never closed" in got[f"{path}:2"]
+    assert [got[f"{path}:{n}"].ref for n in (1, 3, 4, 5)] == ["89ROME1", "89ROME3", "89ROME4", "89ROME5"]
+    assert got[f"{path}:3"].subject == 'ROW 3 A "QUOTE"'
+
+
 @pytest.mark.parametrize(
     ("data", "expect"),
     [
