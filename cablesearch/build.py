@@ -59,6 +59,7 @@ from .ledger import (
     read_sources,
     write_sources,
 )
+from .model import unsurrogate
 from .render import escape_name
 from .schema import fields_fingerprint
 from .sources import RawCable, discover
@@ -472,7 +473,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def _tsv(value: str) -> str:
     out = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", out)
+    return unsurrogate(_CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", out))  # a non-UTF-8 name: \\xff
 
 
 def _now() -> str:

@@ -36,7 +36,7 @@ from .cable_header import (
 )
 from .cable_markup import PARA, detokenize, entities_before, looks_tokenized, strip_markup
 from .cable_meta import normalize_origin, parse_datetime, read_routing
-from .model import LEVELS, Cable, Classification, Paragraph
+from .model import LEVELS, Cable, Classification, Paragraph, unsurrogate
 
 __all__ = ["merge_meta", "normalize_origin", "parse_cable", "parse_datetime", "ref_from_name"]
 
@@ -331,7 +331,7 @@ def _no_controls(text: str) -> str:
 
 def _clean_value(value: Any) -> Any:
     if isinstance(value, str):
-        return _no_controls(value)
+        return unsurrogate(_no_controls(value))
     if isinstance(value, list | tuple):
         return type(value)(_clean_value(v) for v in value)
     return value

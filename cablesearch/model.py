@@ -34,6 +34,23 @@ LEVELS: tuple[str, ...] = ("UNCLASSIFIED", "LIMITED OFFICIAL USE", "CONFIDENTIAL
 CAVEATS: tuple[str, ...] = ("NOFORN", "SENSITIVE", "FOR OFFICIAL USE ONLY")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unsurrogate(text: str) -> str:
+    """``text`` with lone surrogates written as escapes: ``\\xff`` for a byte of a file name that
+    was not UTF-8 (``os.fsdecode`` keeps it as U+DCFF), ``\\ud800`` for any other. They cannot be
+    encoded, so the index cannot hold them (whoosh stores UTF-8)."""
+    if not _SURROGATE.search(text):
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        o = ord(m.group(0))
+        return f"\\x{o - 0xDC00:02x}" if 0xDC80 <= o <= 0xDCFF else f"\\u{o:04x}"
+
+    return _SURROGATE.sub(one, text)
+
+
 @dataclass(frozen=True, slots=True)
 class Classification:
     """A level (one of :data:`LEVELS`, or None when unknown) and caveats (from :data:`CAVEATS`)."""
@@ -102,7 +119,7 @@ class Cable:
             return f"{re.sub(r'[^A-Z0-9]+', '', self.origin.upper())}-{self.serial}-{digest}"
         if self.source:
             stem = re.sub(r"\.[A-Za-z0-9]+$", "", self.source.replace("\\", "/").rsplit("/", 1)[-1])
-            return "file:" + stem
+            return "file:" + unsurrogate(stem)
         return "sha1:" + hashlib.sha1(self.body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def entities_of(self, kind: EntityType | str) -> tuple[str, ...]:

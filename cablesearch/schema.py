@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cable_meta import normalize_origin
-from .model import Cable, EntityType
+from .model import Cable, EntityType, unsurrogate
 
 KINDS = ("id", "text", "entity", "keyword", "date", "number", "stored")
 
@@ -197,7 +197,7 @@ def to_document(cable: Cable, *, content_hash: str = "") -> dict[str, Any]:
     doc["redacted"] = ["yes" if c.redactions else "no"]
     doc["redactions"] = c.redactions
     if c.source:
-        doc["path"] = c.source
+        doc["path"] = unsurrogate(c.source)  # a file name that is not UTF-8
     if c.serial:
         doc["serial"] = c.serial
     by_type: dict[str, list[str]] = {}

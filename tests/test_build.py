@@ -315,3 +315,25 @@ def test_workers_roll_over_to_new_segments_and_nothing_changes(fixture_cables, f
         assert st["segments"] >= report.seen // 7
         assert st["cables"] == report.indexed and st["deleted"] == 1  # the duplicate, wherever it landed
     assert stored_by_ref(tmp_path / "index") == stored_by_ref(fixture_index_path)
+
+
+def test_a_file_name_that_is_not_utf8_is_indexed_and_shown_escaped(fixture_cables, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    plain = sorted((fixture_cables / "plain").iterdir())[:2]
+    named = [os.fsencode(src) + b"/caf\xe9-" + os.fsencode(p.name) for p in plain]  # latin-1 names
+    for path, p in zip(named, plain, strict=True):
+        with open(path, "wb") as fh:
+            fh.write(p.read_bytes())
+    root = tmp_path / "index"
+    report = build_index([src], root, jobs=1)
+    assert (report.indexed, report.skipped) == (2, [])
+    with open_index(root) as ix:
+        hits = ix.search("*", limit=10).hits
+        assert sorted(h.source for h in hits) == sorted(f"{src}/caf\\xe9-{p.name}" for p in plain)
+        assert all(ix.get(h.ref) is not None for h in hits)
+    again = build_index([src], root, jobs=1, update=True)
+    assert (again.added, again.replaced, again.removed, again.unchanged) == (0, 0, 0, 2)
+    os.unlink(named[0])
+    gone = build_index([src], root, jobs=1, update=True)
+    assert (gone.removed, gone.unchanged) == (1, 1)
