@@ -147,26 +147,22 @@ def test_bad_files_are_skipped_and_listed_never_fatal(fixture_cables, tmp_path):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_cable_that_fails_inside_a_worker_is_reported(fixture_cables, tmp_path, jobs):
-    # A file name with bytes that are not UTF-8 decodes to a lone surrogate (b"\xff" -> "\udcff").
-    # The cable parses, but indexing its ``path`` field fails to encode, inside the worker's
-    # writer, after the body's postings were computed. The writer must stay consistent, the
-    # cable must be reported, and the count check would catch a quiet loss.
+    # A lone surrogate in a name (an in-memory source can carry one; decoded files cannot) parses,
+    # but the sortable org column cannot encode it: indexing fails inside the worker's writer,
+    # after other fields' postings were computed. The writer must stay consistent, the cable must
+    # be reported, and the count check would catch a quiet loss.
     src = corpus(fixture_cables, tmp_path / "src", annotated_names(fixture_cables, 8))
-    bad_name = os.fsdecode(b"bad\xff.txt")
-    try:
-        shutil.copy2(fixture_cables / "plain" / "09PRAGUE260.txt", src / bad_name)
-    except (OSError, UnicodeError):  # pragma: no cover - a file system that refuses such names
-        pytest.skip("this file system refuses undecodable file names")
-    in_memory = RawCable(source="memory:\udcfe", text=(fixture_cables / "plain" / "09CAIRO2115.txt").read_text(),
-                         stamp="x")
-    report = build_index([src, in_memory], tmp_path / "index", jobs=jobs)
-    assert sorted(s for s, _ in report.skipped) == sorted([str(src / bad_name), "memory:\udcfe"])
+    seed = (fixture_cables / "annotated" / "000_615657d95461bb59.txt").read_text(encoding="utf-8")
+    assert "[ORG FSB" in seed
+    broken = [RawCable(source=f"memory:{n}", stamp="x", text=seed.replace("09MOSCOW2723", f"09MOSCOW{n}")
+                       .replace("[ORG FSB", "[ORG F\udcfeSB", 1)) for n in (1, 2)]
+    report = build_index([src, *broken], tmp_path / "index", jobs=jobs)
+    assert sorted(s for s, _ in report.skipped) == ["memory:1", "memory:2"]
     assert all("cannot index: UnicodeEncodeError" in reason for _, reason in report.skipped)
     assert report.indexed == report.accepted == 8
     with open_index(tmp_path / "index") as ix:
         assert ix.doc_count() == 8
         assert ix.stats()["skipped"] == 2
-    assert "bad\\udcff.txt" in (tmp_path / "index" / report.generation / SKIPPED_TSV).read_text()
 
 
 def test_a_worker_that_dies_fails_the_build_and_keeps_the_old_index(fixture_cables, index_copy, tmp_path):
