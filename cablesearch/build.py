@@ -352,6 +352,8 @@ class _Build:
                     ledger.skip(item.source, item.reason)
                 elif item.status == WRITTEN:
                     ledger.add(_candidate(item, (item.unit, item.docnum)))
+                    if item.note:
+                        self.report.noted.append((item.source, item.note))
                 elif item.status == SAME:
                     ledger.add_same(_candidate(item, None))
         self._emit("indexing", force=False, ledger=ledger)
@@ -396,6 +398,7 @@ class _Build:
         r.seen = ledger.seen
         r.skipped = ledger.skipped
         r.duplicates = ledger.duplicates()
+        r.noted = list(dict.fromkeys(r.noted))  # a duplicate revived is read twice
         r.added, r.replaced, r.removed, r.unchanged = ledger.changes()
         r.accepted = r.added + r.replaced
         r.indexed = ledger.expected_count()
@@ -407,13 +410,14 @@ class _Build:
         lines = ["source\treason\n"]
         lines += [f"{_tsv(s)}\t{_tsv(reason)}\n" for s, reason in r.skipped]
         lines += [f"{_tsv(s)}\t{_tsv(f'duplicate key {k} (kept: {kept})')}\n" for s, k, kept in r.duplicates]
+        lines += [f"{_tsv(s)}\t{_tsv(f'indexed, but {note}')}\n" for s, note in r.noted]
         # File names can hold lone surrogates (undecodable bytes): shown as \udcff, never an error.
         indexdir.write_atomic(gen / SKIPPED_TSV, "".join(lines), errors="backslashreplace")
         recorded = _recorded_paths(self.sources)
         meta = {
             "format": FORMAT, "fields": fields_fingerprint(), "built_at": built_at or _now(),
             "updated_at": updated_at, "sources": recorded, "cwd": os.getcwd(),
-            "last_run": {k: v for k, v in r.to_dict().items() if k not in ("skipped", "duplicates")},
+            "last_run": {k: v for k, v in r.to_dict().items() if k not in ("skipped", "duplicates", "noted")},
             "skipped": len(r.skipped), "duplicates": len(r.duplicates),
         }
         indexdir.write_atomic(gen / BUILD_JSON, json.dumps(meta, indent=1) + "\n")

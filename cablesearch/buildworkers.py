@@ -67,6 +67,8 @@ class ItemResult:
     sha1: str = ""
     docnum: int = -1
     reason: str = ""
+    #: For a written cable: what its source had that could not be used (``Cable.notes``).
+    note: str = ""
     #: The segment the document went into (see ``SegmentBuilder``); with ``docnum``, where it is.
     unit: int = -1
 
@@ -153,7 +155,8 @@ class SegmentBuilder:
         unit = self.unit
         if self.in_part >= self.segment_docs:
             self._roll()
-        return ItemResult(seq, source, raw.stamp, WRITTEN, key=key, sha1=sha1, docnum=docnum, unit=unit)
+        return ItemResult(seq, source, raw.stamp, WRITTEN, key=key, sha1=sha1, docnum=docnum, unit=unit,
+                          note="; ".join(cable.notes))
 
     def finish(self) -> list[WorkerOutput]:
         if self.in_part:

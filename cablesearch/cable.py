@@ -352,14 +352,22 @@ def merge_meta(cable: Cable, meta: Mapping[str, Any]) -> Cable:
     ref = meta.get("refid")
     if isinstance(ref, str) and ref.strip():
         changes["ref"] = ref.strip().upper()
+    notes = list(cable.notes)
     for key in ("created", "date"):
         when = _as_datetime(meta.get(key))
         if when:
             changes["date"] = when
             break
+        if _unreadable(meta.get(key)):
+            notes.append(f"its date {meta[key].strip()[:40]!r} is not a date; "
+                         + ("the text's date is used" if cable.date else "it has no date"))
     when = _as_datetime(meta.get("released"))
     if when:
         changes["released"] = when
+    elif _unreadable(meta.get("released")):
+        notes.append(f"its released {meta['released'].strip()[:40]!r} is not a date; it has no release date")
+    if notes != list(cable.notes):
+        changes["notes"] = tuple(notes)
     label = meta.get("classification")
     if isinstance(label, Classification):
         changes["classification"] = label
@@ -379,6 +387,11 @@ def merge_meta(cable: Cable, meta: Mapping[str, Any]) -> Cable:
     if isinstance(subject, str) and subject.strip():
         changes["subject"] = " ".join(subject.split())
     return replace(cable, **changes) if changes else cable
+
+
+def _unreadable(value: Any) -> bool:
+    """A metadata date given as text that is not a date (so it is left out: worth a report)."""
+    return isinstance(value, str) and bool(value.strip()) and parse_datetime(value) is None
 
 
 def _as_datetime(value: Any) -> datetime | None:

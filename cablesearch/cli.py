@@ -147,6 +147,8 @@ def build(sources: tuple[Path, ...], index_path: Path, jobs: int | None, update:
         report = build_index([str(s) for s in sources], index_path, jobs=jobs, progress=progress, update=update)
     for source, reason in report.skipped:
         click.echo(f"skipped {escape_name(source)}: {sanitize(reason)}", err=True)
+    for source, note in report.noted:
+        click.echo(f"note: {escape_name(source)}: indexed, but {sanitize(note)}", err=True)
     click.echo(report.summary())
     raise SystemExit(EXIT_NOTHING if report.skipped else EXIT_OK)
 

@@ -69,6 +69,9 @@ class BuildReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     #: ``(source, key, kept_source)``: same key as a later source, which won.
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)
+    #: ``(source, note)`` for each cable indexed without something its source had that could not be
+    #: used (a metadata date that is not a date); also in ``skipped.tsv``, as ``indexed, but ...``.
+    noted: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     generation: str = ""
     #: Messages for the user besides the counts (e.g. a killed build's lock and leftovers cleared);
@@ -87,6 +90,8 @@ class BuildReport:
             parts.append(f"{len(self.duplicates):,} duplicate keys (the later source kept)")
         if self.skipped:
             parts.append(f"{len(self.skipped):,} skipped (listed in {SKIPPED_TSV})")
+        if self.noted:
+            parts.append(f"{len(self.noted):,} indexed with a note (listed in {SKIPPED_TSV})")
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +100,7 @@ class BuildReport:
             "accepted": self.accepted, "indexed": self.indexed, "added": self.added,
             "replaced": self.replaced, "removed": self.removed, "unchanged": self.unchanged,
             "skipped": [list(s) for s in self.skipped], "duplicates": [list(d) for d in self.duplicates],
+            "noted": [list(n) for n in self.noted],
             "seconds": round(self.seconds, 3), "generation": self.generation, "notes": list(self.notes),
         }
 

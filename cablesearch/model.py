@@ -102,6 +102,9 @@ class Cable:
     body: str = ""
     redactions: int = 0
     source: str | None = None
+    #: What reading the source found it could not use (a metadata date that is not a date), for
+    #: the build to report; not stored in the index.
+    notes: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

@@ -333,3 +333,23 @@ def test_a_file_name_that_is_not_utf8_is_indexed_and_shown_escaped(fixture_cable
     os.unlink(named[0])
     gone = build_index([src], root, jobs=1, update=True)
     assert (gone.removed, gone.unchanged) == (1, 1)
+
+
+def test_a_csv_row_with_a_date_that_is_not_a_date_is_indexed_with_a_note(tmp_path):
+    path = tmp_path / "cables.csv"
+    path.write_text(
+        '"1","13/45/2009 10:35","89ROME1","Embassy Rome","UNCLASSIFIED","","R 050935Z JUN 89\nFM AMEMBASSY ROME",'
+        '"UNCLAS ROME 000001\nSUBJECT: ONE"\n'
+        '"2","6/5/1989 10:35","89ROME2","Embassy Rome","UNCLASSIFIED","","","UNCLAS ROME 000002\nSUBJECT: TWO"\n',
+        encoding="utf-8")
+    root = tmp_path / "index"
+    report = build_index([path], root, jobs=1)
+    assert (report.indexed, report.skipped) == (2, [])
+    assert report.noted == [(f"{path}:1", "its date '13/45/2009 10:35' is not a date; the text's date is used")]
+    assert "1 indexed with a note" in report.summary()
+    tsv = (root / report.generation / SKIPPED_TSV).read_text().splitlines()
+    assert tsv[1:] == [f"{path}:1\tindexed, but its date '13/45/2009 10:35' is not a date; the text's date is used"]
+    with open_index(root) as ix:
+        assert ix.get("89ROME1").date.isoformat() == "1989-06-05T09:35:00"  # from the routing line
+    same = build_index([path], root, jobs=1, update=True)
+    assert same.noted == [] and same.unchanged == 2  # not read again, not noted again

@@ -307,6 +307,18 @@ def test_html_page_trusts_the_link_text_not_the_title() -> None:
     assert c.ref == "05ROME902"
 
 
+def test_a_metadata_date_that_is_not_a_date_is_noted_not_dropped_silently() -> None:
+    text = "R 220136Z DEC 97\nFM AMEMBASSY ROME\nUNCLAS ROME 000001\nSUBJECT: X\n1. Text."
+    c = parse_cable(text, meta={"date": "13/45/2009 10:00", "released": "soon"})
+    assert c.date == datetime(1997, 12, 22, 1, 36)  # the text's
+    assert c.notes == ("its date '13/45/2009 10:00' is not a date; the text's date is used",
+                       "its released 'soon' is not a date; it has no release date")
+    bare = parse_cable("UNCLAS ROME 000001\nSUBJECT: X\n1. Text.", meta={"created": "2009-02-30"})
+    assert bare.date is None and bare.notes == ("its date '2009-02-30' is not a date; it has no date",)
+    fine = parse_cable(text, meta={"date": "6/5/1989 10:35", "released": "", "created": None})
+    assert fine.date == datetime(1989, 6, 5, 10, 35) and fine.notes == ()
+
+
 def test_a_re_spaced_caveat_in_the_prelude_is_read_whole() -> None:
     """08BUENOSAIRES62's annotated file (a real cable, cut short): the tokenizer wrote the caveat
     as ``FOR OFFICIA LUSEONLY``; the label was read as ``UNCLASSIFIED//FOR``."""

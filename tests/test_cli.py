@@ -170,6 +170,16 @@ def test_build_reports_skipped_files_and_exit_1(tmp_path, fixture_cables):
     assert r.stdout.strip() == "1"
 
 
+def test_build_prints_a_note_for_a_date_it_could_not_read_and_exits_0(tmp_path):
+    path = tmp_path / "cables.csv"
+    path.write_text('"1","13/45/2009 10:35","89ROME1","Embassy Rome","UNCLASSIFIED","","",'
+                    '"UNCLAS ROME 000001\nSUBJECT: ONE"\n', encoding="utf-8")
+    r = run("build", str(path), index=tmp_path / "ix")
+    assert r.returncode == 0, r.stderr
+    assert f"note: {path}:1: indexed, but its date '13/45/2009 10:35' is not a date; it has no date" in r.stderr
+    assert "1 indexed with a note (listed in skipped.tsv)" in r.stdout + r.stderr
+
+
 @pytest.mark.parametrize("args", [["search"], ["show"], ["build"], ["nosuchcommand"]])
 def test_usage_errors_exit_2(args):
     r = run(*args)
