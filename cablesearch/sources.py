@@ -109,26 +109,63 @@ def _walk(folder: str, seen: set[str]) -> Iterator[RawCable]:
             if low.endswith(CSV_SUFFIXES):
                 yield from iter_csv(full)
             elif low.endswith(CABLE_SUFFIXES) and name != MANIFEST:
-                yield _file_item(full, manifest.get(name) if manifest else {})
+                yield _file_item(full, manifest.line(name) if manifest else None)
     finally:
         if manifest:
             manifest.close()
 
 
-def _file_item(path: str, meta: Mapping[str, Any]) -> RawCable:
+def _file_item(path: str, entry: bytes | None) -> RawCable:
+    """A cable file, with its manifest line (``entry``) if any: stamped with the line's hash, and
+    parsed only when the file is read (an update's walk skips most files on their stamp alone)."""
     try:
         st = os.stat(path)
         stamp = f"{st.st_size}:{st.st_mtime_ns}"
-        if meta:  # a changed manifest entry is a changed cable, though its file is untouched
-            stamp += f":{_meta_digest(meta)}"
+        if entry:  # a changed manifest entry is a changed cable, though its file is untouched
+            stamp += ":" + hashlib.sha1(entry.strip()).hexdigest()[:16]
     except OSError:
         stamp = ""
+    meta: Mapping[str, Any] = _ManifestEntry(entry) if entry else {}
     return RawCable(source=path, path=path, text=None, kind=None, meta=meta, stamp=stamp)
+
+
+class _ManifestEntry(Mapping[str, Any]):
+    """One manifest line, parsed on first use (an unreadable line reads as no entry)."""
+
+    __slots__ = ("_data", "_line")
+
+    def __init__(self, line: bytes) -> None:
+        self._line = line
+        self._data: dict[str, Any] | None = None
+
+    def _parsed(self) -> dict[str, Any]:
+        if self._data is None:
+            try:
+                entry = json.loads(self._line)
+            except ValueError:
+                entry = None
+            self._data = entry if isinstance(entry, dict) else {}
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parsed()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+    def __reduce__(self) -> tuple[Any, ...]:  # to a worker process: the line, not the parse
+        return (_ManifestEntry, (self._line,))
+
+    def __repr__(self) -> str:
+        return f"_ManifestEntry({self._parsed()!r})"
 
 
 def _meta_digest(meta: Mapping[str, Any]) -> str:
     """A short hash of a manifest entry or CSV columns (any order of keys)."""
-    text = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
+    text = json.dumps(dict(meta), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
@@ -154,16 +191,13 @@ class _ManifestIndex:
                 self.offsets[name] = offset
             offset += len(line)
 
-    def get(self, name: str) -> Mapping[str, Any]:
+    def line(self, name: str) -> bytes | None:
+        """The raw manifest line of file ``name``; None when it has none."""
         off = self.offsets.get(name)
         if off is None or self._fh is None:
-            return {}
+            return None
         self._fh.seek(off)
-        try:
-            entry = json.loads(self._fh.readline())
-        except ValueError:
-            return {}
-        return entry if isinstance(entry, dict) else {}
+        return self._fh.readline()
 
     def close(self) -> None:
         if self._fh:

@@ -7,6 +7,7 @@ import hashlib
 import inspect
 import json
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -54,6 +55,11 @@ def test_manifest_is_merged_and_wins(tmp_path: Path) -> None:
     st = os.stat(raw.path)
     assert raw.stamp.startswith(f"{st.st_size}:{st.st_mtime_ns}:") and len(raw.stamp.rsplit(":", 1)[1]) == 16
     assert load_cable(dataclasses.replace(raw, meta={**raw.meta, "subject": "ANOTHER"}))[1] != content_hash
+    # The entry is read lazily, yet hashes as the parsed entry did: no index re-indexes on upgrade.
+    line = next(x for x in (FIXTURES / "annotated" / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+                if SEED_NAME in x)
+    assert load_cable(dataclasses.replace(raw, meta=json.loads(line)))[1] == content_hash
+    assert pickle.loads(pickle.dumps(raw)).meta == json.loads(line)  # as a worker process gets it
 
 
 def test_manifest_only_covers_its_own_folder(tmp_path: Path) -> None:
