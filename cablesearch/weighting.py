@@ -23,6 +23,26 @@ from .facets import _cached
 _LENGTH_OF_BYTE = [None] + [byte_to_length(b) for b in range(1, 256)]
 
 
+def field_length_codes(reader: Any, fieldname: str) -> bytes | None:
+    """Per document of one segment reader: the byte whoosh stores for the length of ``fieldname``
+    (``byte_to_length`` decodes it), read once and cached with the segment; None when the column
+    is not one byte a document over every document (then only :func:`field_lengths` answers)."""
+
+    def make() -> bytes:
+        column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+        if type(column) is not columns.NumericColumn.Reader or column._typecode != "B":
+            return b""
+        raw = column._dbfile.get(column._basepos, column._count)  # the column's bytes, one read
+        return raw if len(raw) == reader.doc_count_all() else b""  # b"": kept, as "not usable"
+
+    if not hasattr(reader, "_perdoc"):
+        return None
+    try:
+        return _cached(reader, "\0lengthcodes:" + fieldname, make) or None
+    except AttributeError:
+        return None
+
+
 def field_lengths(reader: Any, fieldname: str) -> list[Any] | None:
     """Per document of one segment reader: the length of ``fieldname`` that whoosh's scorers use
     (``doc_field_length(docnum, fieldname, 1)``), read once and cached with the segment; None
@@ -30,12 +50,15 @@ def field_lengths(reader: Any, fieldname: str) -> list[Any] | None:
 
     def make() -> list[Any]:
         n = reader.doc_count_all()
+        codes = field_length_codes(reader, fieldname)
+        if codes is not None:
+            return [_LENGTH_OF_BYTE[b] for b in codes]
         column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         if column is None:
             return [1] * n
         if type(column) is not columns.NumericColumn.Reader or column._typecode != "B":
             return [_LENGTH_OF_BYTE[b] for b in column]
-        raw = column._dbfile.get(column._basepos, column._count)  # the column's bytes, one read
+        raw = column._dbfile.get(column._basepos, column._count)
         return [_LENGTH_OF_BYTE[b] for b in raw] + [None] * (n - len(raw))  # past its end: 0
 
     if not hasattr(reader, "_perdoc"):
@@ -62,4 +85,4 @@ class BM25F(scoring.BM25F):
 #: The weighting every relevance search uses.
 WEIGHTING = BM25F()
 
-__all__ = ["BM25F", "WEIGHTING", "field_lengths"]
+__all__ = ["BM25F", "WEIGHTING", "field_length_codes", "field_lengths"]

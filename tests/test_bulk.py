@@ -50,8 +50,14 @@ def _compiled(s, text):
     return q
 
 
+@pytest.mark.parametrize("tables", [False, True])
 @pytest.mark.parametrize("which", ["fixture", "updated"])
-def test_bulk_scores_are_the_matchers_scores(fixture_index_path, updated_index_path, which):
+def test_bulk_scores_are_the_matchers_scores(fixture_index_path, updated_index_path, which, tables, monkeypatch):
+    """With ``tables``, every term is scored from tables of its 256 possible scores (in a large
+    index, only terms with many postings are)."""
+    from cablesearch import bulk
+
+    monkeypatch.setattr(bulk, "TABLE_POSTINGS", 1 if tables else 10**9)
     root = fixture_index_path if which == "fixture" else updated_index_path
     with open_index(root) as ix:
         s = ix.searcher()
@@ -136,3 +142,27 @@ def test_term_documents_read_in_bulk_are_whooshs(updated_index_path):
                     checked += 1
             assert term_docs(reader, "body", "nosuchwordatall") == set()
         assert checked > 500
+
+
+@pytest.mark.parametrize("exclude", [False, True])
+def test_a_filter_keeps_or_drops_what_whooshs_filter_matcher_does(updated_index_path, exclude):
+    """whoosh's FilterMatcher (a search's ``filter=``/``mask=``, and a segment's deleted documents)
+    around a term: each side evaluated from the smaller one, the same documents and scores."""
+    from whoosh.matching import wrappers
+
+    from cablesearch.bulk import _eval
+
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        context = s.context(weighting=WEIGHTING)
+        q = _compiled(s, "tag:PREL OR moscow")
+        checked = changed = 0
+        for leaf, _ in s.leaf_searchers():
+            every = _walk(q.matcher(leaf, context))
+            for ids in (set(list(every)[::3]), set(range(leaf.doc_count_all())) - set(list(every)[:2]), set()):
+                m = wrappers.FilterMatcher(q.matcher(leaf, context), frozenset(ids), exclude=exclude)
+                want = _walk(wrappers.FilterMatcher(q.matcher(leaf, context), frozenset(ids), exclude=exclude))
+                assert _eval(m, leaf.reader()) == want
+                checked += 1
+                changed += want != every
+        assert checked >= 6 and changed >= 2
