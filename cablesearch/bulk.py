@@ -21,8 +21,10 @@ from __future__ import annotations
 import io
 import pickle
 import struct
+import sys
 import zlib
 from array import array
+from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from typing import Any
 
@@ -30,8 +32,9 @@ from whoosh import matching, scoring
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import combo, wrappers
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, to_sortable
 
+from .facets import _cached
 from .weighting import field_length_codes, field_lengths
 
 #: A length byte decoded as whoosh's ``doc_field_length`` decodes it (0 -> 0).
@@ -272,18 +275,111 @@ def _constant_score(q: Any) -> Any:
     return ConstantScoreQuery(q.child, q.score) if type(q) is wq.ConstantScoreQuery else q
 
 
-class NumericRange(wq.NumericRange):
-    """whoosh's ``NumericRange`` with :class:`ConstantScoreQuery`."""
+class _ColumnRange:
+    """A range over a field with a column (``date``, ``year``), matched on one segment by two
+    binary searches in the column's values, sorted once per segment and cached: whoosh's range is
+    an OR of the trie terms that cover it (``date:2009`` at 250,000 cables: hundreds of terms per
+    segment, 73 ms for 2,453 matches). The same documents, scored with the boost, as whoosh's
+    constant-score range; deleted documents left out. Without a column, whoosh's way (as
+    :class:`ConstantScoreQuery`)."""
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        if self.constantscore and searcher.is_atomic():
+            ids = column_range(searcher.reader(), self.fieldname, self.start, self.end, self.startexcl,
+                               self.endexcl)
+            if ids is not None:
+                return matching.ListMatcher(ids, all_weights=self.boost) if ids else matching.NullMatcher()
+        return super().matcher(searcher, context)
+
+    def docs(self, searcher: Any) -> Any:
+        if searcher.is_atomic():
+            ids = column_range(searcher.reader(), self.fieldname, self.start, self.end, self.startexcl,
+                               self.endexcl)
+            if ids is not None:
+                return iter(ids)
+        return super().docs(searcher)
+
+    def estimate_size(self, ixreader: Any) -> int:
+        """How many documents hold a value in the range, deleted ones included (as whoosh's
+        estimate counts them): from the column, without looking up the range's trie terms."""
+        span = _column_span(ixreader, self.fieldname, self.start, self.end, self.startexcl, self.endexcl)
+        return super().estimate_size(ixreader) if span is None else max(0, span[3] - span[2])
 
     def _compile_query(self, ixreader: Any) -> Any:
         return _constant_score(super()._compile_query(ixreader))
 
 
-class DateRange(wq.DateRange):
-    """whoosh's ``DateRange`` with :class:`ConstantScoreQuery`."""
-
-    def _compile_query(self, ixreader: Any) -> Any:
-        return _constant_score(super()._compile_query(ixreader))
+class NumericRange(_ColumnRange, wq.NumericRange):
+    """whoosh's ``NumericRange``, matched from the column where there is one."""
 
 
-__all__ = ["ConstantScoreQuery", "DateRange", "NumericRange", "postings", "segment_scores", "term_docs"]
+class DateRange(_ColumnRange, wq.DateRange):
+    """whoosh's ``DateRange``, matched from the column where there is one."""
+
+
+def column_range(reader: Any, fieldname: str, start: Any, end: Any, startexcl: bool, endexcl: bool,
+                 ) -> array | None:
+    """The live documents of one segment reader whose value of ``fieldname`` is in the range (as
+    whoosh's numeric range reads it: ``start``/``end`` are numbers, a ``DateRange``'s as longs;
+    None is open), sorted; None when the field has no plain numeric column here."""
+    span = _column_span(reader, fieldname, start, end, startexcl, endexcl)
+    if span is None:
+        return None
+    _values, docs, lo, hi = span
+    if lo >= hi:
+        return array("I")
+    found = sorted(docs[lo:hi])
+    if reader.has_deletions():
+        gone = reader.deleted_docs_set
+        found = [d for d in found if d not in gone]
+    return array("I", found)
+
+
+def _column_span(reader: Any, fieldname: str, start: Any, end: Any, startexcl: bool, endexcl: bool,
+                 ) -> tuple[Any, array, int, int] | None:
+    """``(values, docs, lo, hi)``: the range is ``docs[lo:hi]`` of :func:`sorted_column`; None
+    when ``reader`` is not one segment with a plain numeric column for the field."""
+    from whoosh import fields
+
+    field = reader.schema[fieldname] if fieldname in reader.schema else None
+    if (not isinstance(field, fields.NUMERIC) or not hasattr(reader, "_perdoc")
+            or not reader.has_column(fieldname)):
+        return None
+    got = sorted_column(reader, fieldname)
+    if got is None:
+        return None
+    values, docs = got
+
+    def key(bound: Any) -> Any:
+        if isinstance(field, fields.DATETIME):
+            return bound  # datetime_to_long, as the column holds it
+        return to_sortable(field.numtype, field.bits, field.signed, field.prepare_number(bound))
+
+    lo = 0 if start is None else (bisect_right if startexcl else bisect_left)(values, key(start))
+    hi = len(values) if end is None else (bisect_left if endexcl else bisect_right)(values, key(end))
+    return values, docs, lo, hi
+
+
+def sorted_column(reader: Any, fieldname: str) -> tuple[Any, array] | None:
+    """``(values, docs)`` of one segment's numeric column, sorted by value, documents without a
+    value (the column's default) left out; read once and cached with the segment."""
+    from whoosh.columns import NumericColumn
+
+    def make() -> tuple[Any, array] | tuple[()]:
+        column = reader.column_reader(fieldname, translate=False)
+        if type(column) is not NumericColumn.Reader:
+            return ()
+        raw = array(column._typecode)
+        raw.frombytes(column._dbfile.get(column._basepos, column._count * column._fixedlen))
+        if sys.byteorder == "little":
+            raw.byteswap()  # whoosh writes the column big-endian ("!")
+        default = column._default
+        order = sorted((i for i, v in enumerate(raw) if v != default), key=raw.__getitem__)
+        return array(column._typecode, [raw[i] for i in order]), array("I", order)
+
+    got = _cached(reader, "\0sorted:" + fieldname, make)
+    return got or None
+
+
+__all__ = ["ConstantScoreQuery", "DateRange", "NumericRange", "column_range", "postings", "segment_scores",
+           "sorted_column", "term_docs"]

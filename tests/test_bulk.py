@@ -166,3 +166,36 @@ def test_a_filter_keeps_or_drops_what_whooshs_filter_matcher_does(updated_index_
                 checked += 1
                 changed += want != every
         assert checked >= 6 and changed >= 2
+
+
+@pytest.mark.parametrize("field", ["date", "year"])
+def test_a_range_bounded_by_values_in_the_index_matches_whooshs_at_each_end(updated_index_path, field):
+    """Ranges that start and end exactly on values some cables have, each end in or out: the
+    column's binary searches keep or drop those cables as whoosh's trie terms do."""
+    from whoosh import query as wq
+
+    from cablesearch import bulk
+
+    theirs_cls, ours_cls = ((wq.DateRange, bulk.DateRange) if field == "date" else (wq.NumericRange, bulk.NumericRange))
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        values = sorted({f[field] for f in s.all_stored_fields() if f.get(field) is not None}
+                        if field == "date" else {f["date"].year for f in s.all_stored_fields() if f.get("date")})
+        assert len(values) >= 3
+        bounds = [(values[0], values[-1]), (values[1], values[-2]), (values[1], values[1]), (None, values[1]),
+                  (values[-2], None)]
+        checked = 0
+        for low, high in bounds:
+            for lowexcl in (False, True):
+                for highexcl in (False, True):
+                    for leaf, _ in s.leaf_searchers():
+                        theirs = _walk(theirs_cls(field, low, high, lowexcl, highexcl, boost=1.5).matcher(leaf))
+                        ours = _walk(ours_cls(field, low, high, lowexcl, highexcl, boost=1.5).matcher(leaf))
+                        assert ours == theirs, (low, high, lowexcl, highexcl)
+                        mine = ours_cls(field, low, high, lowexcl, highexcl)
+                        whooshs = theirs_cls(field, low, high, lowexcl, highexcl)
+                        assert set(mine.docs(leaf)) == set(whooshs.docs(leaf)) == set(theirs)
+                        gone = len(leaf.reader().deleted_docs_set)  # an estimate may count them
+                        assert len(theirs) <= mine.estimate_size(leaf.reader()) <= len(theirs) + gone
+                        checked += bool(theirs)
+        assert checked >= 10
