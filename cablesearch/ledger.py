@@ -17,6 +17,7 @@ Pure bookkeeping (no whoosh, no processes), so the rules are testable on their o
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -131,13 +132,21 @@ class Candidate:
 
 def same_path(source: str, base: str | None = None) -> str:
     """A source as one spelling: its path made absolute against ``base`` (the folder the build
-    ran in; else the current one) and normalized, a CSV row's ``:N`` kept. ``cables``,
-    ``./cables/`` and ``/home/me/cables`` are then one folder."""
+    ran in; else the current one), normalized, and its folder's symbolic links resolved, a CSV
+    row's ``:N`` kept. ``cables``, ``./cables/``, ``/home/me/cables`` and a link to it are then
+    one folder."""
     path, sep, row = source.rpartition(":")
     if not (sep and row.isdigit()):
         path, row = source, ""
     full = os.path.normpath(os.path.join(base or os.getcwd(), path))
+    folder, name = os.path.split(full)
+    full = os.path.join(_real_folder(folder), name)
     return f"{full}:{row}" if row else full
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)  # one call per folder, not per file: 250,000 files sit in few
 
 
 class Ledger:

@@ -134,6 +134,21 @@ def test_the_same_folder_spelled_otherwise_is_the_same_sources(six, tmp_path, mo
         assert ix.doc_count() == 6 == ix.searcher().reader().doc_count_all()  # nothing replaced
 
 
+def test_a_folder_reached_through_a_link_is_the_same_sources(six, tmp_path):
+    """Built through a symbolic link to the folder (or a link to a parent), updated by its real
+    path, and the other way round: nothing is re-indexed."""
+    src, _names, _extra = six
+    (tmp_path / "link").symlink_to(src, target_is_directory=True)
+    (tmp_path / "up").symlink_to(src.parent, target_is_directory=True)
+    root = tmp_path / "index"
+    build_index([tmp_path / "link"], root, jobs=1)
+    for spelled in (src, tmp_path / "up" / src.name, tmp_path / "link"):
+        report = build_index([spelled], root, jobs=1, update=True)
+        assert (report.added, report.replaced, report.removed, report.unchanged) == (0, 0, 0, 6), spelled
+    with open_index(root) as ix:
+        assert ix.doc_count() == 6 == ix.searcher().reader().doc_count_all()
+
+
 def test_an_update_without_an_index_builds_one(six, tmp_path):
     src, _names, _extra = six
     report = build_index([src], tmp_path / "index", jobs=1, update=True)
