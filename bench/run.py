@@ -216,7 +216,8 @@ def update(corpus: Path, index: Path, env: dict[str, str]) -> dict[str, Any]:
 
     with open_index(index) as ix:  # only indexed sources: a duplicate key's loser would change nothing
         indexed = set(ix.term_counts("path"))
-    files = sorted(str(p) for p in corpus.rglob("*.txt"))
+    # by their real paths: the index may have been built through another link to the corpus
+    files = sorted(str(p) for p in corpus.resolve().rglob("*.txt"))
     step = max(1, len(files) // UPDATE_CHANGES)
     chosen: list[Path] = []
     for start in range(0, len(files), step):
