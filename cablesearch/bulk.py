@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 import struct
 import sys
 import zlib
@@ -28,7 +29,7 @@ from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from typing import Any
 
-from whoosh import matching, scoring
+from whoosh import formats, matching, scoring
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import combo, wrappers
@@ -64,7 +65,10 @@ def postings(reader: Any, fieldname: str, btext: bytes, fmt: Any, values: bool =
     ids: list[int] = []
     ws: list[float] = []
     vals: list[Any] = []
-    for length, block_ids, block_weights, block_values in _blocks(m):
+    # Only positions are worth skipping: a keyword's values are one empty string, cheaper to
+    # unpickle than to step over.
+    whole = values or type(fmt) is not formats.Positions
+    for length, block_ids, block_weights, block_values in _blocks(m, whole):
         ids.extend(accumulate(block_ids))  # whoosh's delta_decode
         if not weights:
             pass
@@ -79,11 +83,14 @@ def postings(reader: Any, fieldname: str, btext: bytes, fmt: Any, values: bool =
     return ids, ws, vals
 
 
-def _blocks(m: W3LeafMatcher) -> Any:
+def _blocks(m: W3LeafMatcher, values: bool = True) -> Any:
     """``(length, ids, weights, values)`` of each posting block of ``m``'s term, as
     ``W3LeafMatcher._goto`` and ``_read_data`` read them, from one read of the term's whole
     posting list: the matcher reads each block's header with a seek, an int and a pickle loaded
-    from the file (about 20 small reads a block, 2,600 for ``tag:PREL`` at 20,000 cables)."""
+    from the file (about 20 small reads a block, 2,600 for ``tag:PREL`` at 20,000 cables).
+
+    Without ``values`` (None in their place), a block's pickle is read only up to its weights
+    (see :func:`_ids_and_weights`), and decompressed only as far as that needs."""
     length = m._length[0] if isinstance(m._length, tuple) else m._length  # read back from disk as (n,)
     start, end = m._baseoffset, m._startoffset + length
     buf = m._postfile.get(start, end - start)
@@ -96,12 +103,52 @@ def _blocks(m: W3LeafMatcher) -> Any:
         stream.seek(pos + _INT.size)
         length, _maxid, _maxweight, compression, _mnlen, _mxlen = pickle.load(stream)
         data = buf[stream.tell():nextpos]
-        block = pickle.loads(zlib.decompress(data) if compression else data)
-        yield length, block[0], block[1], block[2]
+        head = None if values else _ids_and_weights(data, compression, length)
+        if head is not None:
+            yield length, head[0], head[1], None
+        else:
+            block = pickle.loads(zlib.decompress(data) if compression else data)
+            yield length, block[0], block[1], block[2]
         if last:
             return
         pos = nextpos
     raise _Unsupported  # the list ended without its last block: let whoosh's own reader decide
+
+
+# A block's data is the pickle (protocol 2) of ``(ids, weights, values)``: the ids a MARK ... TUPLE
+# of small ints (the deltas), then the weights (None, one float, or a MARK ... TUPLE of floats),
+# then the values. A body word's values are its positions, each a bytes object that protocol 2
+# pickles as a call of ``codecs.encode``: most of the cost of reading the block, and not needed
+# to score it. Possessive loops: an argument byte that looks like an opcode is never re-read as one.
+# (One to three items are a TUPLE1/2/3 after them, with no MARK.)
+_IDS = re.compile(rb"\x80\x02(?:\((?:K.|M..|J....)*+t|(?:K.|M..|J....){1,3}+[\x85-\x87])(?:q.|r....)?", re.S)
+# None or one float must be followed by something other than a float or a TUPLE1/2/3 (else it was
+# the first item of a tuple; and cut short by a partial decompression, it cannot be told).
+_WEIGHTS = re.compile(rb"(?:N|G.{8})(?=[^\x85-\x87G])|(?:\((?:G.{8})*+t|(?:G.{8}){1,3}+[\x85-\x87])(?:q.|r....)?",
+                      re.S)
+
+
+def _ids_and_weights(data: bytes, compressed: bool, length: int) -> tuple[Any, Any] | None:
+    """A block's ids and weights from the start of its pickle, exactly as unpickling all of it
+    gives them (the same opcodes, ended with TUPLE2 and STOP); None when the start is not laid
+    out as expected (then the whole block is unpickled)."""
+    if compressed:
+        # ids: at most 5 bytes each (J + 4), weights 9 (G + 8); MARKs, TUPLEs and PUTs: 16
+        raw = zlib.decompressobj().decompress(data, 16 + 14 * length)
+    else:
+        raw = data
+    ids = _IDS.match(raw)
+    if ids is None:
+        return None
+    weights = _WEIGHTS.match(raw, ids.end())
+    if weights is None:
+        return None
+    try:
+        got = pickle.loads(raw[:weights.end()] + b"\x86.")
+    except pickle.UnpicklingError:
+        return None
+    ok = type(got) is tuple and len(got) == 2 and type(got[0]) is tuple and len(got[0]) == length
+    return got if ok else None
 
 
 def term_docs(reader: Any, fieldname: str, text: Any) -> set[int] | None:

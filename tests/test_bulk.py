@@ -199,3 +199,32 @@ def test_a_range_bounded_by_values_in_the_index_matches_whooshs_at_each_end(upda
                         assert len(theirs) <= mine.estimate_size(leaf.reader()) <= len(theirs) + gone
                         checked += bool(theirs)
         assert checked >= 10
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_blocks_ids_and_weights_read_from_its_start_are_the_unpickled_ones(compressed):
+    """Posting blocks laid out as whoosh 3 writes them (``dumps((ids, weights, values), 2)``,
+    zlib or not): deltas of every width (K, M, J), weights None, one float or one each, positions
+    as bytes. Reading only the start gives what unpickling all of it gives; a layout it does not
+    know gives None (and the caller unpickles the whole block)."""
+    import pickle
+    import random
+    import zlib
+
+    from cablesearch.bulk import _ids_and_weights
+
+    rng = random.Random(7)
+    checked = 0
+    for n in (1, 2, 5, 128):
+        for top in (200, 60_000, 3_000_000):
+            ids = tuple(rng.randrange(0, top) for _ in range(n))
+            for weights in (None, 2.0, tuple(float(rng.randrange(1, 40)) for _ in range(n))):
+                values = tuple(pickle.dumps([rng.randrange(0, 500) for _ in range(3)], 2) for _ in range(n))
+                data = pickle.dumps((ids, weights, values), 2)
+                raw = zlib.compress(data, 3) if compressed else data
+                assert _ids_and_weights(raw, compressed, n) == (ids, weights)
+                assert _ids_and_weights(raw, compressed, n + 1) is None  # a count that disagrees
+                checked += 1
+    odd = pickle.dumps(([1, 2, 3], None, ()), 2)  # ids as a list: not whoosh's layout
+    assert _ids_and_weights(zlib.compress(odd) if compressed else odd, compressed, 3) is None
+    assert checked == 36
