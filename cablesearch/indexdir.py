@@ -302,11 +302,18 @@ def publish(root: Path, temp: Path, number: int) -> Path:
 
 def _ours(root: Path, name: str) -> bool:
     """True for an entry of ``root`` that a build made: the pointer, the lock, a temp generation
-    (its name carries the pid that made it), or a generation holding its ``build.json``. A folder
-    merely *named* like a generation is someone else's and is never removed."""
+    (its name carries the pid that made it), or a generation holding its ``build.json`` (with the
+    build's format and field table). A folder merely *named* like a generation is someone else's
+    and is never removed."""
     if name in (CURRENT, LOCK, ".gitkeep") or name.startswith(f"{CURRENT}.tmp-") or _TMP.match(name):
         return True
-    return bool(_GEN.match(name)) and (root / name / BUILD_JSON).is_file()
+    if not _GEN.match(name):
+        return False
+    try:  # a build's record, not any file of that name: its format and field table
+        meta = json.loads((root / name / BUILD_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "format" in meta and "fields" in meta
 
 
 def check_build_target(root: Path) -> None:

@@ -220,7 +220,7 @@ def test_leftovers_of_killed_builds_are_ignored_then_cleaned(fixture_cables, tmp
     for j in junk:
         j.mkdir()
         (j / "MAIN_x.seg").write_text("partial")
-    (root / "gen-000000" / indexdir.BUILD_JSON).write_text("{}")  # an old generation, half removed
+    (root / "gen-000000" / indexdir.BUILD_JSON).write_text('{"format": 1, "fields": "x"}')  # old, half removed
     (root / "CURRENT.tmp-12").write_text("gen-000007")
     with open_index(root) as ix:
         assert ix.doc_count() == report.indexed
@@ -232,9 +232,10 @@ def test_leftovers_of_killed_builds_are_ignored_then_cleaned(fixture_cables, tmp
 def test_a_folder_merely_named_like_a_generation_is_never_removed(fixture_cables, tmp_path):
     root = tmp_path / "index"
     build_index([fixture_cables / "plain"], root, jobs=1)
-    theirs = root / "gen-000005"  # no build.json: not made by a build
+    theirs = root / "gen-000005"  # its build.json is not a build's record: not made by a build
     theirs.mkdir()
     (theirs / "notes.txt").write_text("precious")
+    (theirs / indexdir.BUILD_JSON).write_text("{}")
     (root / "notes.txt").write_text("mine too")
     again = build_index([fixture_cables / "plain"], root, jobs=1)
     assert (theirs / "notes.txt").read_text() == "precious"
