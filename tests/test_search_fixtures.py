@@ -139,3 +139,23 @@ def test_a_value_no_cable_has_is_named_with_the_values_there_are(real):
     assert res.total == S.count(ix, "tag:WTO") > 0  # the search still runs
     assert [str(w) for w in res.warnings] == ["no cable in this index has tag 'wtoo'; did you mean 'wto'?"]
     assert S.search(ix, "tag:WTO AND class:secret AND para:c").warnings == ()  # values there are: quiet
+    # a quoted value is checked too (the README writes class:"limited official use" so)
+    quoted = S.search(ix, 'class:"top secret" OR tag:"WTOO"')
+    assert [str(w).split(";")[0] for w in quoted.warnings] == [
+        "no cable in this index has class 'top secret'", "no cable in this index has tag 'wtoo'"]
+    # nothing close among more than 12 values: the most common are named
+    per_tag = Counter(t.lower() for c in cables for t in dict.fromkeys(x.upper() for x in c.tags))
+    common = sorted(sorted(per_tag), key=lambda t: -per_tag[t])[:6]
+    assert [str(w) for w in S.search(ix, "tag:QQQQQQ").warnings] == [
+        f"no cable in this index has tag 'qqqqqq'; the most common of its {len(per_tag)} values here: "
+        f"{', '.join(common)}"]
+
+
+def test_a_missing_value_among_very_many_says_how_many(real, monkeypatch):
+    from cablesearch.query import compile as compile_module
+
+    ix, cables = real
+    monkeypatch.setattr(compile_module, "COUNT_VALUES", 5)  # as a tag field of thousands of values is
+    n = len({t.upper() for c in cables for t in c.tags})
+    assert [str(w) for w in S.search(ix, "tag:QQQQQQ").warnings] == [
+        f"no cable in this index has tag 'qqqqqq'; none of its {n} values here is close"]

@@ -119,15 +119,35 @@ def compile_query(
 LIST_VALUES = 12
 
 
+def _values_hint(reader, field: str, value: str, values: list[str]) -> str:
+    """What to say after "no cable has ...": every value when there are few, else the closest, else
+    the most common (when counting them is cheap), else how many there are."""
+    import difflib
+
+    if not values:
+        return ""
+    if len(values) <= LIST_VALUES:
+        return f"; its values here: {', '.join(values)}"
+    close = difflib.get_close_matches(value, values, n=3, cutoff=0.6)
+    if close:
+        return f"; did you mean {' or '.join(repr(c) for c in close)}?"
+    if len(values) <= COUNT_VALUES:
+        common = sorted(values, key=lambda v: -reader.doc_frequency(field, v))[:LIST_VALUES // 2]
+        return f"; the most common of its {len(values):,} values here: {', '.join(common)}"
+    return f"; none of its {len(values):,} values here is close"
+
+
+#: Up to this many values, a miss with no close value names the most common (a count per value).
+COUNT_VALUES = 200
+
+
 def unknown_values(node: Node, schema: Schema, reader) -> list[QueryWarning]:
     """A warning for each value of a keyword field (``tag``, ``class``, ``para``...) that no cable
     in the index has, with the closest values it does have (or all of them, when they are few):
     ``class:topsecret`` or ``tag:PRELL`` find nothing, and a bare count of 0 does not say why."""
-    import difflib
-
     out = []
     for n in walk(node):
-        if not isinstance(n, Term) or n.field is None:
+        if not isinstance(n, Term | Phrase) or n.field is None:  # class:secret, class:"top secret"
             continue
         field = fields_table.FIELD_BY_NAME.get(n.field)
         if field is None or field.kind != "keyword" or not field.complete_values:
@@ -140,12 +160,8 @@ def unknown_values(node: Node, schema: Schema, reader) -> list[QueryWarning]:
                 continue
             values = [v.decode("utf-8", "replace") for v in reader.lexicon(n.field)]
             for value in missing:
-                if len(values) <= LIST_VALUES:
-                    hint = f"; its values here: {', '.join(values)}" if values else ""
-                else:
-                    close = difflib.get_close_matches(value, values, n=3, cutoff=0.6)
-                    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-                out.append(QueryWarning(f"no cable in this index has {n.field} {value!r}{hint}", n.start, n.end))
+                out.append(QueryWarning(f"no cable in this index has {n.field} {value!r}"
+                                        f"{_values_hint(reader, n.field, value, values)}", n.start, n.end))
     return out
 
 
