@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -285,33 +286,44 @@ def iter_csv(path: str) -> Iterator[RawCable]:
                 continue
             if row is not None and len(row) == len(CSV_COLUMNS):
                 row_no += 1
-                yield _csv_item(f"{path}:{row_no}", row)
+                # the last row of a file may lack its closing quote: read to the end, and said so
+                yield _csv_item(f"{path}:{row_no}", row, closed=_closed("".join(taken[-1:])))
                 continue
             # A broken row: when rows begin inside it (its quote was never closed), it swallowed
-            # them; report the broken part alone and read the rest as the rows they are.
-            pieces = _resync("".join(taken)) or [None]
-            for i, piece in enumerate(pieces):
-                rows = [row] if piece is None else _csv_rows(piece)
-                if i == 0:
-                    row_no += 1
-                    if piece is not None:
-                        error = "bad CSV row: a quote that is never closed (the next row begins inside it)"
-                    elif error is None:
-                        error = f"bad CSV row: {len(row or ())} fields, expected {len(CSV_COLUMNS)}"
-                    yield RawCable(source=f"{path}:{row_no}", text="", kind="csv-row", meta={"_error": error},
-                                   stamp=_text_stamp("\x1f".join(row)) if row else "error")
-                    continue
+            # them. Each part is read as the row it is: a part whose quote is missing is indexed
+            # with a note (nothing of it is lost); a part that is not a row is reported.
+            pieces = _resync("".join(taken))
+            if pieces is None:
                 row_no += 1
+                if error is None:
+                    error = f"bad CSV row: {len(row or ())} fields, expected {len(CSV_COLUMNS)}"
+                yield RawCable(source=f"{path}:{row_no}", text="", kind="csv-row", meta={"_error": error},
+                               stamp=_text_stamp("\x1f".join(row)) if row else "error")
+                continue
+            for i, piece in enumerate(pieces):
+                row_no += 1
+                rows = _csv_rows(piece)
                 if rows is not None and len(rows) == 1 and len(rows[0]) == len(CSV_COLUMNS):
-                    yield _csv_item(f"{path}:{row_no}", rows[0])
+                    yield _csv_item(f"{path}:{row_no}", rows[0], closed=i > 0 and _closed(piece))
                 else:
+                    why = "a quote that is never closed" if i == 0 else "cannot be read after the broken row before it"
                     yield RawCable(source=f"{path}:{row_no}", text="", kind="csv-row",
-                                   meta={"_error": "bad CSV row: cannot be read after the broken row before it"},
-                                   stamp=_text_stamp(piece or ""))
+                                   meta={"_error": f"bad CSV row: {why}"}, stamp=_text_stamp(piece))
 
 
-def _csv_item(source: str, row: list[str]) -> RawCable:
-    meta = dict(zip(CSV_COLUMNS[:-1], row[:-1], strict=True))
+#: The note a row whose closing quote is missing is indexed with.
+UNCLOSED_NOTE = "its closing quote is missing (its last field is read up to where the next row begins)"
+
+
+def _closed(raw: str) -> bool:
+    """Whether a row's raw text ends with the quote that closes its last field."""
+    return raw.rstrip().endswith('"')
+
+
+def _csv_item(source: str, row: list[str], closed: bool = True) -> RawCable:
+    meta: dict[str, Any] = dict(zip(CSV_COLUMNS[:-1], row[:-1], strict=True))
+    if not closed:
+        meta["_note"] = UNCLOSED_NOTE
     return RawCable(source=source, path=None, text=row[-1], kind="csv-row", meta=meta,
                     stamp=_text_stamp("\x1f".join(row)))
 
@@ -386,8 +398,10 @@ def load_cable(raw: RawCable) -> tuple[Cable, str]:
             raise CableParseError("empty cable", source=source)
         if raw.meta:  # what the index holds comes from the metadata too: a change to it is a change
             content_hash = hashlib.sha1(f"{content_hash}:{_meta_digest(raw.meta)}".encode()).hexdigest()
-        meta = {k: v for k, v in raw.meta.items() if k != "header"} if raw.meta else None
+        meta = {k: v for k, v in raw.meta.items() if k not in ("header", "_note")} if raw.meta else None
         cable = parse_cable(text, source=source, meta=meta)
+        if raw.meta and raw.meta.get("_note"):  # what reading the source found (a CSV row's quote)
+            cable = dataclasses.replace(cable, notes=(*cable.notes, str(raw.meta["_note"])))
         if not _looks_like_a_cable(cable):
             # A notes.txt or a site's index.html in a cable folder: indexing it would add a
             # bogus "cable" that matches its words.

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from cablesearch.errors import CableParseError
 from cablesearch.model import Cable, Classification
-from cablesearch.sources import MAX_BYTES, RawCable, discover, iter_csv, load_cable, sample_sources
+from cablesearch.sources import MAX_BYTES, UNCLOSED_NOTE, RawCable, discover, iter_csv, load_cable, sample_sources
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cables"
 SEED_NAME = "000_615657d95461bb59.txt"
@@ -130,25 +130,41 @@ def test_csv_escapes_and_bad_rows(tmp_path: Path) -> None:
     assert load_cable(rows[2])[0].ref == "89ROME3"
 
 
-def test_a_csv_row_whose_quote_never_closes_loses_only_itself(tmp_path: Path) -> None:
-    """Row 2's body lacks its closing quote, so the csv module reads rows 3 and 4 into it (one
-    'row' of 22 fields). Only row 2 is reported; rows 3 and 4 are read, with their own numbers."""
+def test_rows_whose_quote_never_closes_lose_nothing(tmp_path: Path) -> None:
+    """Rows 2 and 3 lack their closing quote, and so does the last: the csv module reads rows 3,
+    4 and 5 into row 2 (one 'row' of 29 fields). Each is read as the row it is, with its own
+    number; those without their quote are indexed with a note."""
     def row(n: int, body: str = "") -> str:
         return (f'"{n}","6/5/1989 10:35","89ROME{n}","Embassy Rome","UNCLASSIFIED","","FM AMEMBASSY ROME",'
                 f'"UNCLAS ROME 00000{n}\nSUBJECT: ROW {n}{body}"\n')
-    broken = row(2)[:-2] + "\n"  # no closing quote
+
+    def unclosed(n: int) -> str:
+        return row(n)[:-2] + "\n"
+
     path = tmp_path / "cables.csv"
-    path.write_text(row(1) + broken + row(3, ' A \\"QUOTE\\"') + row(4) + row(5), encoding="utf-8")
-    got = {}
+    path.write_text(row(1) + unclosed(2) + unclosed(3) + row(4, ' A \\"QUOTE\\"') + row(5) + unclosed(6),
+                    encoding="utf-8")
+    got = {item.source: load_cable(item)[0] for item in discover([path])}
+    assert list(got) == [f"{path}:{n}" for n in range(1, 7)]
+    assert [got[f"{path}:{n}"].ref for n in range(1, 7)] == [f"89ROME{n}" for n in range(1, 7)]
+    assert [got[f"{path}:{n}"].subject for n in range(1, 7)] == [
+        "ROW 1", "ROW 2", "ROW 3", 'ROW 4 A "QUOTE"', "ROW 5", "ROW 6"]
+    assert [bool(got[f"{path}:{n}"].notes) for n in range(1, 7)] == [False, True, True, False, False, True]
+    assert got[f"{path}:2"].notes == (UNCLOSED_NOTE,)
+
+
+def test_a_broken_row_that_is_not_a_row_is_reported_and_the_next_ones_read(tmp_path: Path) -> None:
+    good = '"{n}","6/5/1989 10:35","89ROME{n}","Embassy Rome","UNCLASSIFIED","","","UNCLAS ROME 00000{n}"\n'
+    path = tmp_path / "cables.csv"
+    path.write_text(good.format(n=1) + '"2","6/5/1989 10:35","only three\n' + good.format(n=3), encoding="utf-8")
+    out = {}
     for item in discover([path]):
         try:
-            got[item.source] = load_cable(item)[0]
+            out[item.source] = load_cable(item)[0].ref
         except CableParseError as e:
-            got[item.source] = e.reason
-    assert list(got) == [f"{path}:{n}" for n in range(1, 6)]
-    assert "never closed" in got[f"{path}:2"]
-    assert [got[f"{path}:{n}"].ref for n in (1, 3, 4, 5)] == ["89ROME1", "89ROME3", "89ROME4", "89ROME5"]
-    assert got[f"{path}:3"].subject == 'ROW 3 A "QUOTE"'
+            out[item.source] = e.reason
+    assert out == {f"{path}:1": "89ROME1", f"{path}:2": "bad CSV row: a quote that is never closed",
+                   f"{path}:3": "89ROME3"}
 
 
 @pytest.mark.parametrize(
