@@ -223,7 +223,7 @@ class _Build:
                 more = len(ledger.skipped) - SHOW_SKIPPED
                 why += f"\n  ... and {more:,} more" if more > 0 else ""
                 raise BuildError(f"{what}; nothing was written (the previous index, if any, is unchanged){why}")
-            self._emit("merging", force=True)
+            self._emit("merging", force=True, ledger=ledger)
             ix = whoosh_storage(temp).create_index(whoosh_schema(), indexname=INDEX_NAME)
             writer = ix.writer()
             count = sum(s.doc_count() for s in segments)
@@ -263,7 +263,7 @@ class _Build:
             if ledger.expected_count() == 0 and any(e.state == INDEXED for e in old.values()):
                 raise BuildError("the update would remove every cable (are these the sources of the build?); "
                                  "the index is unchanged")
-            self._emit("merging", force=True)
+            self._emit("merging", force=True, ledger=ledger)
             writer = ix.writer(timeout=WRITER_TIMEOUT)
             try:
                 ref_field = writer.schema["ref"]

@@ -194,14 +194,17 @@ def search(
     """Search the cables with QUERY (see `cablesearch help query`)."""
     from . import render
 
+    if count_only and fmt in ("jsonl", "csv"):
+        raise click.UsageError(f"--count prints a number, not the matches: use it without --{fmt}")
+    if explain and (count_only or fmt or facet_fields):
+        raise click.UsageError("--explain shows how the query is read and searches nothing: "
+                               "use it without --count, --json, --jsonl, --csv or --facets")
     if explain:
         from .engine import whoosh_schema
         from .query import explain as explain_query
 
         click.echo(explain_query(query, whoosh_schema()))
         return
-    if count_only and fmt in ("jsonl", "csv"):
-        raise click.UsageError(f"--count prints a number, not the matches: use it without --{fmt}")
     from .index import open_index
 
     by = tuple(f.strip() for f in facet_fields.split(",") if f.strip())
@@ -251,7 +254,7 @@ def search(
         click.echo(render.render_hits_text(res, color=color, width=width), nl=False)
         if facets:
             click.echo(render.render_facets(facets))
-    raise SystemExit(EXIT_OK if res.total else EXIT_NOTHING)
+    raise SystemExit(EXIT_OK if res.hits else EXIT_NOTHING)  # a page past the end shows nothing: 1
 
 
 @cli.command()

@@ -49,7 +49,9 @@ def facet_field(name: str) -> str:
     if canon is None:
         raise UnknownFieldError(name, suggest_fields(name))
     if FIELD_BY_NAME[canon].kind not in FACET_KINDS:
-        raise QueryError(f"cannot count by '{canon}': it is {FIELD_BY_NAME[canon].kind} text, not values")
+        kind = FIELD_BY_NAME[canon].kind
+        what = {"text": "running text", "date": "dates (count by year)", "stored": "a value shown, not searched"}
+        raise QueryError(f"cannot count by '{canon}': it holds {what.get(kind, kind)}, not values to count")
     return canon
 
 

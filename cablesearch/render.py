@@ -215,7 +215,10 @@ def summary_line(results: Any, *, color: bool = False) -> str:
         text = f"No cables match · {ms}"
     else:
         noun = "cable matches" if results.total == 1 else "cables match"
-        text = f"{results.total:,} {noun} · page {results.page} of {results.pages} · {ms}"
+        if results.page > results.pages:
+            text = f"{results.total:,} {noun} · page {results.page} is past the last page, {results.pages} · {ms}"
+        else:
+            text = f"{results.total:,} {noun} · page {results.page} of {results.pages} · {ms}"
     return f"{_DIM}{text}{_RESET}" if color else text
 
 

@@ -354,3 +354,16 @@ def test_a_csv_row_with_a_date_that_is_not_a_date_is_indexed_with_a_note(tmp_pat
         assert ix.get("89ROME1").date.isoformat() == "1989-06-05T09:35:00"  # from the routing line
     same = build_index([path], root, jobs=1, update=True)
     assert same.noted == [] and same.unchanged == 2  # not read again, not noted again
+
+
+def test_progress_keeps_the_skipped_count_through_merging(fixture_cables, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for p in sorted((fixture_cables / "plain").iterdir())[:3]:
+        (src / p.name).write_bytes(p.read_bytes())
+    (src / "empty.txt").write_bytes(b"")
+    events: list[BuildProgress] = []
+    report = build_index([src], tmp_path / "index", jobs=1, progress=events.append)
+    assert len(report.skipped) == 1
+    later = [e for e in events if e.phase in ("merging", "done")]
+    assert later and all(e.skipped == 1 for e in later), later

@@ -184,3 +184,19 @@ def test_build_prints_a_note_for_a_date_it_could_not_read_and_exits_0(tmp_path):
 def test_usage_errors_exit_2(args):
     r = run(*args)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_a_page_past_the_end_says_so_and_exits_1(fixture_index_path):
+    n = int(run("search", "class:confidential", "--count", index=fixture_index_path).stdout)
+    past = n // 10 + 2
+    r = run("search", "class:confidential", "-p", str(past), index=fixture_index_path)
+    assert r.returncode == 1, r.stderr
+    assert f"{n:,} cables match · page {past} is past the last page, {-(-n // 10)}" in r.stdout
+
+
+def test_explain_with_an_output_option_is_a_usage_error_and_facets_say_why_not(fixture_index_path):
+    for extra in (["--count"], ["--json"], ["--csv"], ["--facets", "tag"]):
+        r = run("search", "org:FSB", "--explain", *extra, index=fixture_index_path)
+        assert r.returncode == 2 and r.stdout == "" and "--explain shows how the query is read" in r.stderr
+    r = run("search", "org:FSB", "--facets", "body", index=fixture_index_path)
+    assert r.returncode == 2 and "cannot count by 'body': it holds running text, not values to count" in r.stderr
