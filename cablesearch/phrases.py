@@ -97,9 +97,12 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
         candidates -= reader.deleted_docs_set
     slop = q.slop
     cols = [lists[b] for b in btexts]
+    if len(cols) == 2:
+        ids, scores = _two_words(cols, [scorers[b] for b in btexts], sorted(candidates), lengths, slop)
+        return ids, scores if q.boost == 1.0 else [s * q.boost for s in scores]
     score_fns = [scorers[b]._score for b in btexts]
-    ids: list[int] = []
-    scores: list[float] = []
+    ids = []
+    scores = []
     for doc in sorted(candidates):
         at = [bisect_left(c[0], doc) for c in cols]
         reached = _positions(cols[0][2][at[0]])
@@ -114,6 +117,33 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
             scores.append(parts[0] + parts[1] if len(parts) == 2 else _tree_sum(parts))
     if q.boost != 1.0:
         scores = [s * q.boost for s in scores]
+    return ids, scores
+
+
+def _two_words(cols: list[Any], scorers: list[Any], candidates: list[int], lengths: list[Any], slop: int,
+               ) -> tuple[list[int], list[float]]:
+    """The loop of :func:`_match` for a phrase of two words (most of them), written out: the same
+    tests and the same floats (``whoosh.scoring.bm25`` inline, added as the two-word tree adds)."""
+    (ids_a, ws_a, vs_a), (ids_b, ws_b, vs_b) = cols
+    sa, sb = scorers
+    ia, fa, ba, ka = sa.idf, sa.avgfl, sa.B, sa.K1
+    ib, fb, bb, kb = sb.idf, sb.avgfl, sb.B, sb.K1
+    ids: list[int] = []
+    scores: list[float] = []
+    for doc in candidates:
+        i = bisect_left(ids_a, doc)
+        j = bisect_left(ids_b, doc)
+        if slop == 1:  # as _follow with slop 1, stopping at the first position that follows
+            after = {p + 1 for p in accumulate(loads(vs_a[i][_INT_SIZE:]))}
+            if after.isdisjoint(accumulate(loads(vs_b[j][_INT_SIZE:]))):
+                continue
+        elif not _follow(_positions(vs_a[i]), _positions(vs_b[j]), slop):
+            continue
+        length = lengths[doc]
+        wa, wb = ws_a[i], ws_b[j]
+        ids.append(doc)
+        scores.append(ia * ((wa * (ka + 1)) / (wa + ka * ((1 - ba) + ba * length / fa)))
+                      + ib * ((wb * (kb + 1)) / (wb + kb * ((1 - bb) + bb * length / fb))))
     return ids, scores
 
 
