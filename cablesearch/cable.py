@@ -353,14 +353,18 @@ def merge_meta(cable: Cable, meta: Mapping[str, Any]) -> Cable:
     if isinstance(ref, str) and ref.strip():
         changes["ref"] = ref.strip().upper()
     notes = list(cable.notes)
+    unreadable = None
     for key in ("created", "date"):
         when = _as_datetime(meta.get(key))
         if when:
             changes["date"] = when
+            unreadable = None  # another key of the two gave the date
             break
-        if _unreadable(meta.get(key)):
-            notes.append(f"its date {meta[key].strip()[:40]!r} is not a date; "
-                         + ("the text's date is used" if cable.date else "it has no date"))
+        if unreadable is None and _unreadable(meta.get(key)):
+            unreadable = meta[key]
+    if unreadable is not None:
+        notes.append(f"its date {unreadable.strip()[:40]!r} is not a date; "
+                     + ("the text's date is used" if cable.date else "it has no date"))
     when = _as_datetime(meta.get("released"))
     if when:
         changes["released"] = when

@@ -317,6 +317,8 @@ def test_a_metadata_date_that_is_not_a_date_is_noted_not_dropped_silently() -> N
     assert bare.date is None and bare.notes == ("its date '2009-02-30' is not a date; it has no date",)
     fine = parse_cable(text, meta={"date": "6/5/1989 10:35", "released": "", "created": None})
     assert fine.date == datetime(1989, 6, 5, 10, 35) and fine.notes == ()
+    either = parse_cable(text, meta={"created": "soon", "date": "6/5/1989 10:35"})  # the other key served
+    assert either.date == datetime(1989, 6, 5, 10, 35) and either.notes == ()
 
 
 def test_a_re_spaced_caveat_in_the_prelude_is_read_whole() -> None:
