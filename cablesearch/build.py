@@ -411,7 +411,7 @@ class _Build:
         lines += [f"{_tsv(s)}\t{_tsv(reason)}\n" for s, reason in r.skipped]
         lines += [f"{_tsv(s)}\t{_tsv(f'duplicate key {k} (kept: {kept})')}\n" for s, k, kept in r.duplicates]
         lines += [f"{_tsv(s)}\t{_tsv(f'indexed, but {note}')}\n" for s, note in r.noted]
-        # File names can hold lone surrogates (undecodable bytes): shown as \udcff, never an error.
+        # _tsv writes a file name's undecodable bytes as \xNN; the fallback only guards the rest.
         indexdir.write_atomic(gen / SKIPPED_TSV, "".join(lines), errors="backslashreplace")
         recorded = _recorded_paths(self.sources)
         meta = {

@@ -280,15 +280,15 @@ def _leaf(m: Any, reader: Any) -> Scores:
         if weights.count(weights[0]) == len(weights):
             t = table(weights[0])
             return {d: t[codes[d]] for d in ids}
-    if codes is not None and len(ids) >= TABLE_POSTINGS * len(set(weights)):
-        tables: dict[float, list[float]] = {}
-        out: Scores = {}
-        for d, w in zip(ids, weights, strict=True):
-            t = tables.get(w)
-            if t is None:
-                t = tables[w] = table(w)
-            out[d] = t[codes[d]]
-        return out
+        if len(ids) >= TABLE_POSTINGS * len(set(weights)):
+            tables: dict[float, list[float]] = {}
+            out: Scores = {}
+            for d, w in zip(ids, weights, strict=True):
+                t = tables.get(w)
+                if t is None:
+                    t = tables[w] = table(w)
+                out[d] = t[codes[d]]
+            return out
     lengths = field_lengths(reader, term[0])
     if lengths is None:
         raise _Unsupported
