@@ -46,6 +46,7 @@ from .buildworkers import (
     make_runner,
     remove_tree,
 )
+from .codec import new_codec
 from .engine import INDEX_NAME, open_whoosh, whoosh_schema, whoosh_storage
 from .errors import BuildError, CableParseError, CablesearchError, IndexStateError, UnsafeIndexError
 from .indexdir import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV
@@ -225,7 +226,7 @@ class _Build:
                 raise BuildError(f"{what}; nothing was written (the previous index, if any, is unchanged){why}")
             self._emit("merging", force=True, ledger=ledger)
             ix = whoosh_storage(temp).create_index(whoosh_schema(), indexname=INDEX_NAME)
-            writer = ix.writer()
+            writer = ix.writer(codec=new_codec())
             count = sum(s.doc_count() for s in segments)
             if count != ledger.expected_count():
                 writer.cancel()
@@ -258,13 +259,13 @@ class _Build:
         adopted: list[str] = []
         try:
             ledger = Ledger(old, base=meta.get("cwd"))
-            segments = self._index(ledger, self.sources, work, live)
+            segments = self._index(ledger, self.sources, work, live, ix.schema)
             adopted = [n for s in segments for n in _segment_files(live, s)]  # listed nowhere yet
             if ledger.expected_count() == 0 and any(e.state == INDEXED for e in old.values()):
                 raise BuildError("the update would remove every cable (are these the sources of the build?); "
                                  "the index is unchanged")
             self._emit("merging", force=True, ledger=ledger)
-            writer = ix.writer(timeout=WRITER_TIMEOUT)
+            writer = ix.writer(timeout=WRITER_TIMEOUT, codec=new_codec())
             try:
                 ref_field = writer.schema["ref"]
                 for key in ledger.old_docs_to_delete():
@@ -298,8 +299,10 @@ class _Build:
 
     # -- the parallel part ---------------------------------------------------------------------
 
-    def _index(self, ledger: Ledger, sources: Sources, workdir: Path, dest: Path) -> list[Any]:
-        """Run the workers over ``sources``; fill the ledger; move the worker segments into ``dest``."""
+    def _index(self, ledger: Ledger, sources: Sources, workdir: Path, dest: Path, schema: Any = None) -> list[Any]:
+        """Run the workers over ``sources``; fill the ledger; move the worker segments into ``dest``.
+        ``schema``: the one to write the segments with (an update's: the live index's own, whose
+        positions an older version may have encoded as whoosh does)."""
         tasks = self._tasks(ledger, iter_raw(sources))
         jobs = self.jobs
         if self.report.update and jobs > 1:
@@ -308,7 +311,7 @@ class _Build:
             if len(head) <= INLINE_UPDATE_TASKS:
                 jobs = 1
             tasks = itertools.chain(head, tasks)
-        runner = make_runner(jobs, workdir, **self.runner_kwargs)
+        runner = make_runner(jobs, workdir, schema=schema, **self.runner_kwargs)
         try:
             for result in runner.run(tasks):
                 self._take(ledger, result)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .codec import new_codec
 from .engine import INDEX_NAME, to_whoosh, whoosh_schema, whoosh_storage
 from .errors import BuildError, CableParseError
 from .schema import to_document
@@ -101,8 +102,10 @@ class SegmentBuilder:
     """
 
     def __init__(self, worker: int, folder: Path, limitmb: int = DEFAULT_LIMITMB,
-                 segment_docs: int | None = None) -> None:
+                 segment_docs: int | None = None, schema: Any = None) -> None:
         self.worker = worker
+        #: The schema of the index the segments join (an update keeps the live index's own).
+        self.schema = schema if schema is not None else whoosh_schema()
         self.folder = folder
         self.limitmb = limitmb
         self.segment_docs = segment_docs or SEGMENT_DOCS
@@ -114,12 +117,12 @@ class SegmentBuilder:
         self.unit = self.worker * UNITS_PER_WORKER + len(self.outputs)
         self.part = self.folder / f"s{len(self.outputs)}"
         self.part.mkdir(mode=0o700, parents=True, exist_ok=True)
-        ix = whoosh_storage(self.part).create_index(whoosh_schema(), indexname=INDEX_NAME)
+        ix = whoosh_storage(self.part).create_index(self.schema, indexname=INDEX_NAME)
         # compound=True costs one more copy of the segment (in the workers, in parallel), and buys
         # a segment that is one file, opened when a reader opens: an open index keeps reading it
         # after a rebuild deleted it. Loose segment files are opened lazily: a reader would find
         # them gone.
-        self.writer = WorkerWriter(ix, limitmb=self.limitmb, compound=True)
+        self.writer = WorkerWriter(ix, limitmb=self.limitmb, compound=True, codec=new_codec())
         self.in_part = 0
 
     def _roll(self) -> None:
@@ -178,8 +181,9 @@ class SegmentBuilder:
 class InlineRunner:
     """``jobs == 1``: the caller's process does the work; no pool, no pickling."""
 
-    def __init__(self, workdir: Path, limitmb: int = DEFAULT_LIMITMB, segment_docs: int = SEGMENT_DOCS) -> None:
-        self.builder = SegmentBuilder(0, workdir / "w0", limitmb, segment_docs)
+    def __init__(self, workdir: Path, limitmb: int = DEFAULT_LIMITMB, segment_docs: int = SEGMENT_DOCS,
+                 schema: Any = None) -> None:
+        self.builder = SegmentBuilder(0, workdir / "w0", limitmb, segment_docs, schema)
 
     def run(self, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
         for task in tasks:
@@ -192,14 +196,15 @@ class InlineRunner:
         self.builder.cancel()
 
 
-def _worker_main(worker: int, folder: str, limitmb: int, segment_docs: int, tasks: Any, results: Any) -> None:
+def _worker_main(worker: int, folder: str, limitmb: int, segment_docs: int, schema: Any, tasks: Any,
+                 results: Any) -> None:
     """A worker process: build its segment from the chunks it gets until told to finish."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     _die_with_parent()
     parent = mp.parent_process()
     builder = None
     try:
-        builder = SegmentBuilder(worker, Path(folder), limitmb, segment_docs)
+        builder = SegmentBuilder(worker, Path(folder), limitmb, segment_docs, schema)
         while True:
             try:
                 task = tasks.get(timeout=1.0)
@@ -247,13 +252,13 @@ class ProcessRunner:
     """
 
     def __init__(self, jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB,
-                 segment_docs: int = SEGMENT_DOCS) -> None:
+                 segment_docs: int = SEGMENT_DOCS, schema: Any = None) -> None:
         ctx = mp.get_context()
         self.tasks = ctx.Queue(maxsize=2 * jobs)
         self.results = ctx.Queue()
         self.procs = [
             ctx.Process(target=_worker_main, name=f"cablesearch-build-{i}",
-                        args=(i, str(workdir / f"w{i}"), limitmb, segment_docs, self.tasks, self.results),
+                        args=(i, str(workdir / f"w{i}"), limitmb, segment_docs, schema, self.tasks, self.results),
                         daemon=True)
             for i in range(jobs)
         ]
@@ -358,11 +363,12 @@ class ProcessRunner:
 
 
 def make_runner(jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB,
-                segment_docs: int | None = None) -> InlineRunner | ProcessRunner:
+                segment_docs: int | None = None, schema: Any = None) -> InlineRunner | ProcessRunner:
+    """``schema``: the whoosh schema the segments are written with (default: a new index's)."""
     segment_docs = segment_docs or SEGMENT_DOCS  # read here, in the parent, whatever the start method
     if jobs <= 1:
-        return InlineRunner(workdir, limitmb, segment_docs)
-    return ProcessRunner(jobs, workdir, limitmb, segment_docs)
+        return InlineRunner(workdir, limitmb, segment_docs, schema)
+    return ProcessRunner(jobs, workdir, limitmb, segment_docs, schema)
 
 
 def remove_tree(path: Path, on_error: Callable[[Exception], None] | None = None) -> None:

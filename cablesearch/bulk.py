@@ -35,6 +35,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import combo, wrappers
 from whoosh.util.numeric import byte_to_length, to_sortable
 
+from .codec import CompactLeafMatcher, unpack_block
 from .facets import _cached
 from .weighting import field_length_codes, field_lengths
 
@@ -45,6 +46,10 @@ TABLE_POSTINGS = 512
 
 Scores = dict[int, float]
 _INT = struct.Struct("!i")  # whoosh.system's int: a block's length, negative for the last block
+
+
+#: The term matchers whose blocks :func:`_blocks` reads: whoosh 3's, and ``codec``'s arrays.
+_BLOCK_MATCHERS = (W3LeafMatcher, CompactLeafMatcher)
 
 
 class _Unsupported(Exception):
@@ -60,14 +65,14 @@ def postings(reader: Any, fieldname: str, btext: bytes, fmt: Any, values: bool =
     m = reader._terms.matcher(fieldname, btext, fmt)
     if type(m) is matching.ListMatcher:  # a term of one document: its postings are in the term info
         return _listed(m)
-    if type(m) is not W3LeafMatcher or m._byteids or (values and m._fixedsize not in (None, -1)):
+    if type(m) not in _BLOCK_MATCHERS or m._byteids or (values and m._fixedsize not in (None, -1)):
         return None
     ids: list[int] = []
     ws: list[float] = []
     vals: list[Any] = []
-    # Only positions are worth skipping: a keyword's values are one empty string, cheaper to
-    # unpickle than to step over.
-    whole = values or type(fmt) is not formats.Positions
+    # Only positions are worth skipping in a pickle: a keyword's values are one empty string,
+    # cheaper to unpickle than to step over. A compact block's values are simply not sliced.
+    whole = values or (type(m) is W3LeafMatcher and type(fmt) is not formats.Positions)
     for length, block_ids, block_weights, block_values in _blocks(m, whole):
         ids.extend(accumulate(block_ids))  # whoosh's delta_decode
         if not weights:
@@ -90,7 +95,9 @@ def _blocks(m: W3LeafMatcher, values: bool = True) -> Any:
     from the file (about 20 small reads a block, 2,600 for ``tag:PREL`` at 20,000 cables).
 
     Without ``values`` (None in their place), a block's pickle is read only up to its weights
-    (see :func:`_ids_and_weights`), and decompressed only as far as that needs."""
+    (see :func:`_ids_and_weights`), and decompressed only as far as that needs. A
+    :class:`~cablesearch.codec.CompactLeafMatcher`'s blocks are arrays (``codec.unpack_block``)."""
+    compact = type(m) is CompactLeafMatcher
     length = m._length[0] if isinstance(m._length, tuple) else m._length  # read back from disk as (n,)
     start, end = m._baseoffset, m._startoffset + length
     buf = m._postfile.get(start, end - start)
@@ -103,6 +110,12 @@ def _blocks(m: W3LeafMatcher, values: bool = True) -> Any:
         stream.seek(pos + _INT.size)
         length, _maxid, _maxweight, compression, _mnlen, _mxlen = pickle.load(stream)
         data = buf[stream.tell():nextpos]
+        if compact:
+            yield (length, *unpack_block(zlib.decompress(data) if compression else data, length, values))
+            if last:
+                return
+            pos = nextpos
+            continue
         head = None if values else _ids_and_weights(data, compression, length)
         if head is not None:
             yield length, head[0], head[1], None
@@ -198,7 +211,7 @@ def _eval(m: Any, reader: Any) -> Scores:
     kind = type(m)
     if kind is matching.NullMatcherClass:
         return {}
-    if kind is W3LeafMatcher or kind is matching.ListMatcher:
+    if kind in _BLOCK_MATCHERS or kind is matching.ListMatcher:
         return _leaf(m, reader)
     if kind is wrappers.FilterMatcher:
         child, ids = _eval(m.child, reader), m._ids

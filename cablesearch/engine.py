@@ -24,6 +24,7 @@ from whoosh.analysis import (
 from whoosh.filedb.filestore import FileStorage
 from whoosh.support.charset import accent_map
 
+from .codec import CompactPositions
 from .schema import FIELDS, Field
 
 #: Positions left between two entity mentions: a phrase or a proximity query with a slop
@@ -135,14 +136,20 @@ def id_analyzer():
     return IDTokenizer() | LowercaseFilter()
 
 
+def _compact(field: fields.TEXT) -> fields.TEXT:
+    """``field`` with its positions kept as packed arrays (``codec.CompactPositions``)."""
+    field.format = CompactPositions(field_boost=field.format.field_boost)
+    return field
+
+
 def whoosh_field(f: Field) -> fields.FieldType:
     """The whoosh field type for one row of the field table."""
     if f.kind == "id":
         return fields.ID(stored=f.stored, unique=f.name == "ref", sortable=f.sortable, analyzer=id_analyzer())
     if f.kind == "text":
-        return fields.TEXT(stored=f.stored, analyzer=text_analyzer(), phrase=True)
+        return _compact(fields.TEXT(stored=f.stored, analyzer=text_analyzer(), phrase=True))
     if f.kind == "entity":
-        return fields.TEXT(stored=f.stored, analyzer=entity_analyzer(), phrase=True, sortable=f.sortable)
+        return _compact(fields.TEXT(stored=f.stored, analyzer=entity_analyzer(), phrase=True, sortable=f.sortable))
     if f.kind == "keyword":
         return fields.KEYWORD(stored=f.stored, lowercase=True, commas=True, scorable=True, sortable=f.sortable)
     if f.kind == "date":

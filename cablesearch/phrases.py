@@ -6,7 +6,7 @@ every document holding all the words, several layers of Python calls move the ma
 ``Span`` object per position and score each word through a column lookup: about 23 µs a candidate
 (1.9 s for ``"human rights"`` at 250,000 cables). :class:`Phrase` reads each word's postings block
 by block, intersects the document numbers as sets, and for each candidate decodes the positions
-(whoosh's format: a pickled list of deltas) and follows the chain of positions.
+(whoosh's format: a pickled list of deltas; ``codec.CompactPositions``: an array) and follows the chain of positions.
 
 Same answer, by construction:
 
@@ -25,6 +25,7 @@ both, document by document, on the real build.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from pickle import loads
@@ -36,6 +37,7 @@ from whoosh.scoring import BM25FScorer
 from whoosh.system import _INT_SIZE
 
 from .bulk import postings
+from .codec import CompactPositions
 from .weighting import field_lengths
 
 
@@ -50,8 +52,18 @@ class Phrase(wq.Phrase):
         return matching.ListMatcher(ids, weights=scores) if ids else matching.NullMatcher()
 
 
-def _positions(value: bytes) -> list[int]:
-    return list(accumulate(loads(value[_INT_SIZE:])))  # formats.Positions.decode_positions
+def _pickled(value: bytes) -> Any:
+    """The position deltas of a ``formats.Positions`` value (a count, then a pickled list)."""
+    return loads(value[_INT_SIZE:])
+
+
+def _packed(value: bytes) -> Any:
+    """The position deltas of a ``codec.CompactPositions`` value (a typecode, then an array)."""
+    return array(chr(value[0]), value[1:])
+
+
+#: How each posting format this module reads keeps a posting's position deltas.
+_DELTAS = {formats.Positions: _pickled, CompactPositions: _packed}
 
 
 def _tree_sum(scores: list[float]) -> float:
@@ -67,7 +79,8 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
     if fieldname not in searcher.schema or not searcher.is_atomic():
         return None
     field = searcher.schema[fieldname]
-    if type(field.format) is not formats.Positions:
+    deltas = _DELTAS.get(type(field.format))
+    if deltas is None:
         return None
     reader = searcher.reader()
     btexts = []
@@ -98,16 +111,16 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
     slop = q.slop
     cols = [lists[b] for b in btexts]
     if len(cols) == 2:
-        ids, scores = _two_words(cols, [scorers[b] for b in btexts], sorted(candidates), lengths, slop)
+        ids, scores = _two_words(cols, [scorers[b] for b in btexts], sorted(candidates), lengths, slop, deltas)
         return ids, scores if q.boost == 1.0 else [s * q.boost for s in scores]
     score_fns = [scorers[b]._score for b in btexts]
     ids = []
     scores = []
     for doc in sorted(candidates):
         at = [bisect_left(c[0], doc) for c in cols]
-        reached = _positions(cols[0][2][at[0]])
+        reached = list(accumulate(deltas(cols[0][2][at[0]])))
         for c, i in zip(cols[1:], at[1:], strict=True):
-            reached = _follow(reached, _positions(c[2][i]), slop)
+            reached = _follow(reached, list(accumulate(deltas(c[2][i]))), slop)
             if not reached:
                 break
         else:
@@ -121,7 +134,7 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
 
 
 def _two_words(cols: list[Any], scorers: list[Any], candidates: list[int], lengths: list[Any], slop: int,
-               ) -> tuple[list[int], list[float]]:
+               deltas: Any) -> tuple[list[int], list[float]]:
     """The loop of :func:`_match` for a phrase of two words (most of them), written out: the same
     tests and the same floats (``whoosh.scoring.bm25`` inline, added as the two-word tree adds)."""
     (ids_a, ws_a, vs_a), (ids_b, ws_b, vs_b) = cols
@@ -134,10 +147,10 @@ def _two_words(cols: list[Any], scorers: list[Any], candidates: list[int], lengt
         i = bisect_left(ids_a, doc)
         j = bisect_left(ids_b, doc)
         if slop == 1:  # as _follow with slop 1, stopping at the first position that follows
-            after = {p + 1 for p in accumulate(loads(vs_a[i][_INT_SIZE:]))}
-            if after.isdisjoint(accumulate(loads(vs_b[j][_INT_SIZE:]))):
+            after = {p + 1 for p in accumulate(deltas(vs_a[i]))}
+            if after.isdisjoint(accumulate(deltas(vs_b[j]))):
                 continue
-        elif not _follow(_positions(vs_a[i]), _positions(vs_b[j]), slop):
+        elif not _follow(list(accumulate(deltas(vs_a[i]))), list(accumulate(deltas(vs_b[j]))), slop):
             continue
         length = lengths[doc]
         wa, wb = ws_a[i], ws_b[j]

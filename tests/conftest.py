@@ -41,17 +41,43 @@ def fixture_index_path(tmp_path_factory: pytest.TempPathFactory, fixture_cables:
     return path
 
 
+def whoosh_layout_build(*args: object, **kwargs: object) -> object:
+    """``build_index`` as versions before ``cablesearch/codec.py`` built: postings in whoosh's own
+    codec, positions in whoosh's own format (``jobs=1``: the build runs in this process)."""
+    from whoosh.codec import default_codec
+
+    from cablesearch import build, buildworkers, engine
+    from cablesearch.index import build_index
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(build, "new_codec", default_codec)
+        mp.setattr(buildworkers, "new_codec", default_codec)
+        mp.setattr(engine, "_compact", lambda field: field)
+        return build_index(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def updated_index_path(fixture_cables: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The annotated fixture cables built, then updated with two of them changed: an index with
     two segments, the replaced versions kept in the first as deleted documents. Do not modify it."""
+    return _built_and_updated(fixture_cables, tmp_path_factory.mktemp("updated-index"))
+
+
+@pytest.fixture(scope="session")
+def legacy_index_path(fixture_cables: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """As ``updated_index_path``, but built as versions before ``codec.py`` built (whoosh's own
+    posting layout) and then updated by this one: its second segment has this version's blocks
+    holding whoosh's position values. Do not modify it."""
+    return _built_and_updated(fixture_cables, tmp_path_factory.mktemp("legacy-index"), whoosh_layout_build)
+
+
+def _built_and_updated(fixture_cables: Path, tmp: Path, first_build: object = None) -> Path:
     from cablesearch.index import build_index
 
-    tmp = tmp_path_factory.mktemp("updated-index")
     src = tmp / "src"
     shutil.copytree(fixture_cables / "annotated", src)
     root = tmp / "index"
-    build_index([str(src)], root, jobs=1)
+    (first_build or build_index)([str(src)], root, jobs=1)  # type: ignore[operator]
     for path in sorted(src.glob("*.txt"))[:2]:
         path.write_text(path.read_text(encoding="utf-8") + "\nThe human rights dialogue resumed .\n",
                         encoding="utf-8")

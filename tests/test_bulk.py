@@ -51,14 +51,15 @@ def _compiled(s, text):
 
 
 @pytest.mark.parametrize("tables", [False, True])
-@pytest.mark.parametrize("which", ["fixture", "updated"])
-def test_bulk_scores_are_the_matchers_scores(fixture_index_path, updated_index_path, which, tables, monkeypatch):
+@pytest.mark.parametrize("which", ["fixture", "updated", "legacy"])
+def test_bulk_scores_are_the_matchers_scores(request, which, tables, monkeypatch):
     """With ``tables``, every term is scored from tables of its 256 possible scores (in a large
-    index, only terms with many postings are)."""
+    index, only terms with many postings are). ``legacy``: an index in whoosh's own posting layout,
+    as versions before ``codec.py`` built it, then updated by this one."""
     from cablesearch import bulk
 
     monkeypatch.setattr(bulk, "TABLE_POSTINGS", 1 if tables else 10**9)
-    root = fixture_index_path if which == "fixture" else updated_index_path
+    root = request.getfixturevalue(f"{which}_index_path")
     with open_index(root) as ix:
         s = ix.searcher()
         context = s.context(weighting=WEIGHTING)

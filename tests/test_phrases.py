@@ -53,9 +53,11 @@ def _phrases_from_text(ix, count: int) -> list[tuple[str, list[str], int]]:
     return found
 
 
-def test_the_phrase_matcher_finds_whooshs_documents_with_whooshs_scores(updated_index_path):
+@pytest.mark.parametrize("which", ["updated", "legacy"])
+def test_the_phrase_matcher_finds_whooshs_documents_with_whooshs_scores(request, which):
+    """``legacy``: positions in whoosh's own format (an index built before ``codec.py``)."""
     clear_cache()
-    with open_index(updated_index_path) as ix:
+    with open_index(request.getfixturevalue(f"{which}_index_path")) as ix:
         s, leaves = _leaves(ix)
         assert len(leaves) >= 2 and any(leaf.reader().has_deletions() for leaf, _ in leaves)
         cases = _phrases_from_text(ix, 6)
@@ -71,8 +73,9 @@ def test_the_phrase_matcher_finds_whooshs_documents_with_whooshs_scores(updated_
         assert matched > len(cases)  # most phrases match something: the comparison is not empty
 
 
-def test_deleted_documents_are_not_matched(updated_index_path):
-    with open_index(updated_index_path) as ix:
+@pytest.mark.parametrize("which", ["updated", "legacy"])
+def test_deleted_documents_are_not_matched(request, which):
+    with open_index(request.getfixturevalue(f"{which}_index_path")) as ix:
         _, leaves = _leaves(ix)
         for leaf, _ in leaves:
             reader = leaf.reader()
