@@ -184,7 +184,7 @@ def open_whoosh(folder: str | os.PathLike[str]) -> Any:
 
 def whoosh_schema() -> fields.Schema:
     """The whoosh schema derived from ``FIELDS``."""
-    return fields.Schema(**{f.name: whoosh_field(f) for f in FIELDS})
+    return fields.Schema(**{f.name: whoosh_field(f) for f in FIELDS if not f.union_of})
 
 
 def to_whoosh(doc: dict[str, Any]) -> dict[str, Any]:

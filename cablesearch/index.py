@@ -29,7 +29,7 @@ from .engine import fold, open_whoosh
 from .errors import IndexNotFoundError, IndexStateError, UnsafeIndexError
 from .indexdir import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV
 from .model import LEVELS, Cable, Classification, Entity, EntityType, Hit
-from .schema import fields_fingerprint
+from .schema import FIELD_BY_NAME, fields_fingerprint
 from .trust import check_index_trust, trusted_by_env
 
 if TYPE_CHECKING:
@@ -242,7 +242,10 @@ class CableIndex:
         the documents deleted or replaced since their segment was written: a count may be high by
         their share, and a term may have no live document left (see :meth:`live_terms`)."""
         reader = self.searcher().reader()
-        return Counter({t.decode("utf-8"): n for t, n in _live_terms(reader, fieldname, exact)})
+        counts: Counter[str] = Counter()
+        for part in _parts(reader, fieldname):  # entity: summed over org, per, loc and misc
+            counts.update({t.decode("utf-8"): n for t, n in _live_terms(reader, part, exact)})
+        return counts
 
     def live_terms(self, fieldname: str, terms: Iterable[str]) -> set[str]:
         """Those of the indexed ``terms`` of ``fieldname`` that a live (not deleted) document has:
@@ -250,7 +253,8 @@ class CableIndex:
 
         def run(s: Any) -> set[str]:
             reader = s.reader()
-            return {t for t in terms if _is_live(reader, fieldname, t.encode("utf-8"))}
+            parts = _parts(reader, fieldname)
+            return {t for t in terms if any(_is_live(reader, p, t.encode("utf-8")) for p in parts)}
 
         return _search.with_searcher(self._engine(), run)
 
@@ -265,6 +269,12 @@ class CableIndex:
 
         def run(s: Any) -> list[tuple[str, int]]:
             reader = s.reader()
+            merged: Counter[str] = Counter()
+            for part in _parts(reader, fieldname):  # entity: summed over org, per, loc and misc
+                merged.update(dict(one(reader, part)))
+            return merged.most_common(limit)
+
+        def one(reader: Any, fieldname: str) -> list[tuple[str, int]]:
             if fieldname not in reader.schema or not reader.schema[fieldname].indexed:
                 return []
             start = fold(prefix).encode("utf-8")  # as the index keeps words: lowercased, accents off
@@ -367,6 +377,15 @@ def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     return None
+
+
+def _parts(reader: Any, fieldname: str) -> tuple[str, ...]:
+    """The indexed fields ``fieldname``'s values are in: ``entity``'s are in org, per, loc and misc
+    (an index built before it was a union of them also has its own postings: those serve)."""
+    field = FIELD_BY_NAME.get(fieldname)
+    if field is None or not field.union_of or fieldname in reader.schema:
+        return (fieldname,)
+    return field.union_of
 
 
 def _is_live(reader: Any, fieldname: str, term: bytes) -> bool:

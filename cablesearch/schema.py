@@ -49,6 +49,9 @@ class Field:
     #: Another spelling of a value the index may hold it under, searched too: ``origin:"Embassy
     #: Moscow"`` (how the cablegate site names posts) also searches ``MOSCOW``.
     spelling: Callable[[str], str | None] | None = None
+    #: Searched as any of these fields (``entity:X`` is ``org:X OR per:X OR loc:X OR misc:X``); the
+    #: index keeps no postings of its own for it.
+    union_of: tuple[str, ...] = ()
 
     @property
     def searchable(self) -> bool:
@@ -68,8 +71,8 @@ FIELDS: tuple[Field, ...] = (
           complete_values=True, example="loc:Russia"),
     Field("misc", "entity", "other named things: nationalities, events, laws", (),
           complete_values=True, example="misc:Russian"),
-    Field("entity", "entity", "a named entity of any type", ("entities", "ent"),
-          complete_values=True, example="entity:Intel"),
+    Field("entity", "entity", "a named entity of any type (searches org, per, loc and misc)", ("entities", "ent"),
+          complete_values=True, example="entity:Intel", union_of=("org", "per", "loc", "misc")),
     Field("tag", "keyword", "TAGS, exact (case-insensitive)", ("tags",), stored=True, sortable=True,
           complete_values=True, example="tag:WTO"),
     Field("class", "keyword", "classification level and caveats: unclassified, limited official use, "
@@ -162,14 +165,10 @@ def to_document(cable: Cable, *, content_hash: str = "") -> dict[str, Any]:
     doc: dict[str, Any] = {"ref": c.key, "body": c.body}
     if c.subject:
         doc["subject"] = c.subject
-    all_entities: list[str] = []
     for name, kind in ENTITY_FIELDS.items():
         texts = [t for t in c.entities_of(kind) if t.strip()]
         if texts:
             doc[name] = texts
-            all_entities.extend(texts)
-    if all_entities:
-        doc["entity"] = all_entities
     if c.tags:
         doc["tag"] = list(c.tags)
     cls = c.classification

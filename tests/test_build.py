@@ -114,7 +114,7 @@ def test_jobs_1_and_jobs_2_give_the_same_index(fixture_cables, fixture_index_pat
     one, two = stored_by_ref(fixture_index_path), stored_by_ref(tmp_path / "index")
     assert one == two and len(one) > 30
     with open_index(fixture_index_path) as a, open_index(tmp_path / "index") as b:
-        for fieldname in ("body", "subject", "org", "entity", "tag", "class", "origin", "year", "ref"):
+        for fieldname in ("body", "subject", "org", "per", "tag", "class", "origin", "year", "ref"):
             assert list(a.searcher().lexicon(fieldname)) == list(b.searcher().lexicon(fieldname)), fieldname
         from whoosh.qparser import QueryParser
 

@@ -248,7 +248,8 @@ class _Compiler:
                                  node.start, node.end)
             return _leaf(bulk.NumericRange(node.field, node.low, node.high, not node.low_incl, not node.high_incl,
                                            boost=boost), node)
-        fields = fields_table.DEFAULT_FIELDS if node.field is None else (node.field,)
+        fields = (fields_table.DEFAULT_FIELDS if node.field is None
+                  else fields_table.FIELD_BY_NAME[node.field].union_of or (node.field,))
         parts = []
         for name in fields:
             b = boost * (SUBJECT_BOOST if node.field is None and name == "subject" else 1.0)
