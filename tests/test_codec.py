@@ -182,3 +182,31 @@ def test_a_block_that_zlib_would_make_longer_is_stored_as_it_is():
         got.append((m.id(), m.weight(), m.value_as("frequency")))
         m.next()
     assert got == [(7, 1.0, 1), (9, 2.0, 2)]
+
+
+@pytest.mark.parametrize("which", ["updated", "legacy"])
+def test_segments_merged_by_whoosh_answer_as_before(request, which, tmp_path):
+    """whoosh's own merge (as an update's merge of small segments) reads the blocks through the
+    codec's matcher and writes them again: one segment, the same cables found."""
+    import shutil
+
+    from cablesearch.codec import new_codec
+    from cablesearch.engine import open_whoosh
+
+    root = tmp_path / "index"
+    shutil.copytree(request.getfixturevalue(f"{which}_index_path"), root, symlinks=True)
+    queries = [*QUERIES, '"human rights dialogue resumed"']
+
+    def matches() -> list[object]:  # the cables each query finds (scores change: deleted cables go)
+        with open_index(root) as ix:
+            return [sorted(h.ref for h in ix.iter_search(q)) for q in queries]
+
+    before = matches()
+    assert sum(map(bool, before)) > 20
+    gen, _, segments = _toc(root)
+    assert len(segments) >= 2
+    ix = open_whoosh(gen)
+    ix.writer(codec=new_codec()).commit(optimize=True)
+    _, _, merged = _toc(root)
+    assert len(merged) == 1 and type(merged[0].codec()) is CompactCodec
+    assert matches() == before
