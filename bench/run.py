@@ -216,12 +216,18 @@ def update(corpus: Path, index: Path, env: dict[str, str]) -> dict[str, Any]:
 
     with open_index(index) as ix:  # only indexed sources: a duplicate key's loser would change nothing
         indexed = set(ix.term_counts("path"))
-    # by their real paths: the index may have been built through another link to the corpus
+    # by their real paths, as the index holds them when it was built from the corpus itself, or
+    # through the link ``corpus`` (the update follows either: it compares sources by real path)
+    real = str(corpus.resolve())
     files = sorted(str(p) for p in corpus.resolve().rglob("*.txt"))
+
+    def is_indexed(f: str) -> bool:
+        return f.lower() in indexed or (str(corpus) + f[len(real):]).lower() in indexed
+
     step = max(1, len(files) // UPDATE_CHANGES)
     chosen: list[Path] = []
     for start in range(0, len(files), step):
-        f = next((f for f in files[start:start + step] if f.lower() in indexed), None)
+        f = next((f for f in files[start:start + step] if is_indexed(f)), None)
         if f is not None and len(chosen) < UPDATE_CHANGES:
             chosen.append(Path(f))
     originals = {p: p.read_text(encoding="utf-8") for p in chosen}
