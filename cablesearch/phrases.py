@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from itertools import accumulate
+from itertools import accumulate, compress, count
 from pickle import loads
 from typing import Any
 
@@ -133,6 +133,10 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
     return ids, scores
 
 
+#: ``p - 1``, as a C function for ``map``.
+_BEFORE = (-1).__add__
+
+
 def _two_words(cols: list[Any], scorers: list[Any], candidates: list[int], lengths: list[Any], slop: int,
                deltas: Any) -> tuple[list[int], list[float]]:
     """The loop of :func:`_match` for a phrase of two words (most of them), written out: the same
@@ -143,12 +147,15 @@ def _two_words(cols: list[Any], scorers: list[Any], candidates: list[int], lengt
     ib, fb, bb, kb = sb.idf, sb.avgfl, sb.B, sb.K1
     ids: list[int] = []
     scores: list[float] = []
-    for doc in candidates:
-        i = bisect_left(ids_a, doc)
-        j = bisect_left(ids_b, doc)
-        if slop == 1:  # as _follow with slop 1, stopping at the first position that follows
-            after = {p + 1 for p in accumulate(deltas(vs_a[i]))}
-            if after.isdisjoint(accumulate(deltas(vs_b[j]))):
+    # Where each candidate is in each word's list, in document order, found in C loops (the
+    # candidates are in both lists): instead of two binary searches a candidate.
+    wanted = set(candidates)
+    at_a = compress(count(), map(wanted.__contains__, ids_a))
+    at_b = compress(count(), map(wanted.__contains__, ids_b))
+    for doc, i, j in zip(candidates, at_a, at_b, strict=True):
+        if slop == 1:  # as _follow with slop 1, stopping at the first position that follows:
+            # does a position of b come right after one of a (is p - 1 one of a's positions)?
+            if set(accumulate(deltas(vs_a[i]))).isdisjoint(map(_BEFORE, accumulate(deltas(vs_b[j])))):
                 continue
         elif not _follow(list(accumulate(deltas(vs_a[i]))), list(accumulate(deltas(vs_b[j]))), slop):
             continue
