@@ -63,7 +63,8 @@ def test_a_block_reads_back_as_written(ids, weights, values, fixedsize):
     assert unpack_block(pack_block(ids, array("f", weights), values, fixedsize), len(ids), values=False)[2] is None
 
 
-@pytest.mark.parametrize("positions", [[0], [0, 1, 2], [5, 300, 301, 70_000, 70_001, 2**31], list(range(0, 9000, 3))])
+@pytest.mark.parametrize("positions", [[0], [255], [256], [70_000], [0, 1, 2], [3, 259],
+                                       [5, 300, 301, 70_000, 70_001, 2**31], list(range(0, 9000, 3))])
 def test_positions_read_back_as_written(positions):
     fmt = CompactPositions(field_boost=2.0)
     value = fmt.encode(positions)
