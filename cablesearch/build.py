@@ -66,7 +66,9 @@ from .schema import fields_fingerprint
 from .sources import RawCable, discover
 from .trust import check_index_trust, trusted_by_env
 
-FORMAT = 1
+#: The build's record format (``build.json``): 2 since postings are written by ``codec.py``
+#: and ``entity`` has no postings of its own (indexes of format 1 are still read and updated).
+FORMAT = 2
 #: Skipped sources named in the error of a build that indexed nothing.
 SHOW_SKIPPED = 10
 #: RawCables per task, reached after a ramp (8, 16, ...) that spreads small builds over the workers.

@@ -130,9 +130,15 @@ def column_values(reader: Any, fieldname: str) -> list[Any]:
     return _cached(reader, "\0column:" + fieldname, make)
 
 
+def _has_column(reader: Any, fieldname: str) -> bool:
+    """``reader.has_column``, False for a field the index does not have (``entity``: counted from
+    the stored mentions), where whoosh raises KeyError."""
+    return fieldname in reader.schema and reader.has_column(fieldname)
+
+
 def _build(reader: Any, fieldname: str) -> list[tuple[Any, ...]]:
     n = reader.doc_count_all()
-    if reader.has_column(fieldname):
+    if _has_column(reader, fieldname):
         expand = _expander(reader, fieldname)
         return [expand(v) for v in column_values(reader, fieldname)]
     if FIELD_BY_NAME[fieldname].kind == "entity":
@@ -200,7 +206,7 @@ def _count_segment(reader: Any, fieldname: str, docs: list[int], into: Counter) 
     """Add the values of ``docs`` (one segment) to ``into``: the segment's value tuples are counted
     first as ints (:func:`segment_codes`: built once per segment from its column, read whole), then
     each distinct tuple adds its count to each of its values."""
-    if not reader.has_column(fieldname) and FIELD_BY_NAME[fieldname].kind == "entity":
+    if not _has_column(reader, fieldname) and FIELD_BY_NAME[fieldname].kind == "entity":
         key = _segment_key(reader)
         with _lock:
             cached = _cache.get((key, fieldname)) if key is not None else None

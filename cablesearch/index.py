@@ -240,12 +240,16 @@ class CableIndex:
         """Documents per indexed term of a field, deleted documents excluded. ``exact=False``
         reads the lexicon's document frequencies only (at once, at any size), which still count
         the documents deleted or replaced since their segment was written: a count may be high by
-        their share, and a term may have no live document left (see :meth:`live_terms`)."""
+        their share, and a term may have no live document left (see :meth:`live_terms`).
+        ``entity`` (a union of org, per, loc and misc): exact, the cables with the word in any of
+        them; not exact, the most cables of one of them (a lower bound)."""
         reader = self.searcher().reader()
-        counts: Counter[str] = Counter()
-        for part in _parts(reader, fieldname):  # entity: summed over org, per, loc and misc
-            counts.update({t.decode("utf-8"): n for t, n in _live_terms(reader, part, exact)})
-        return counts
+        parts = _parts(reader, fieldname)
+        if len(parts) == 1:
+            return Counter({t.decode("utf-8"): n for t, n in _live_terms(reader, fieldname, exact)})
+        if exact:  # entity: the live cables with the word in any of org, per, loc and misc
+            return Counter({t.decode("utf-8"): n for t, n in _union_counts(reader, parts)})
+        return _most_of(Counter({t.decode("utf-8"): n for t, n in _live_terms(reader, p, False)}) for p in parts)
 
     def live_terms(self, fieldname: str, terms: Iterable[str]) -> set[str]:
         """Those of the indexed ``terms`` of ``fieldname`` that a live (not deleted) document has:
@@ -265,14 +269,15 @@ class CableIndex:
         frequency (a hint: it still counts the replaced cables of the segments).
         Reads about ``scan`` terms of the word list from the prefix on (each segment its share), so
         it answers at once at any size: with a short prefix on a big index, the terms ranked are
-        the first ones in alphabetical order, not all of them. Safe to call from any thread."""
+        the first ones in alphabetical order, not all of them. Safe to call from any thread.
+        For ``entity``, a word's count is the most of one of org, per, loc and misc."""
 
         def run(s: Any) -> list[tuple[str, int]]:
             reader = s.reader()
-            merged: Counter[str] = Counter()
-            for part in _parts(reader, fieldname):  # entity: summed over org, per, loc and misc
-                merged.update(dict(one(reader, part)))
-            return merged.most_common(limit)
+            parts = _parts(reader, fieldname)
+            if len(parts) == 1:
+                return one(reader, fieldname)
+            return _most_of(Counter(dict(one(reader, p))) for p in parts).most_common(limit)
 
         def one(reader: Any, fieldname: str) -> list[tuple[str, int]]:
             if fieldname not in reader.schema or not reader.schema[fieldname].indexed:
@@ -380,12 +385,37 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 def _parts(reader: Any, fieldname: str) -> tuple[str, ...]:
-    """The indexed fields ``fieldname``'s values are in: ``entity``'s are in org, per, loc and misc
-    (an index built before it was a union of them also has its own postings: those serve)."""
+    """The indexed fields ``fieldname``'s values are in: ``entity``'s are in org, per, loc and misc.
+    (An index built before keeps postings of its own for entity, but not for the cables an update
+    added since: the four fields serve there too.)"""
     field = FIELD_BY_NAME.get(fieldname)
-    if field is None or not field.union_of or fieldname in reader.schema:
-        return (fieldname,)
-    return field.union_of
+    return field.union_of if field is not None and field.union_of else (fieldname,)
+
+
+def _most_of(counts: Iterable[Counter[str]]) -> Counter[str]:
+    """For each word, its largest count among ``counts``: for a union field, the cables of the one
+    field that names the word most (a lower bound of its cables in any of them, which summing the
+    fields would overstate)."""
+    out: Counter[str] = Counter()
+    for c in counts:
+        for word, n in c.items():
+            if n > out[word]:
+                out[word] = n
+    return out
+
+
+def _union_counts(reader: Any, fieldnames: tuple[str, ...]) -> list[tuple[bytes, int]]:
+    """``(term, live documents with it in any of fieldnames)``, exact."""
+    docs: dict[bytes, set[int]] = {}
+    for fieldname in fieldnames:
+        if fieldname not in reader.schema or not reader.schema[fieldname].indexed:
+            continue
+        for term, _info in reader.iter_field(fieldname):
+            docs.setdefault(term, set()).update(reader.postings(fieldname, term).all_ids())
+    if reader.has_deletions():
+        gone = {d for d in set().union(*docs.values()) if reader.is_deleted(d)}
+        docs = {t: d - gone for t, d in docs.items()}
+    return sorted((t, len(d)) for t, d in docs.items() if d)
 
 
 def _is_live(reader: Any, fieldname: str, term: bytes) -> bool:

@@ -56,8 +56,64 @@ def test_entity_completion_offers_the_words_of_every_field(fixture_index):
     ix = fixture_index
     words = dict(ix.prefix_counts("entity", "ru"))
     assert {"russia", "russian"} <= set(words)  # a place and a nationality
-    counts = ix.term_counts("entity", exact=False)
-    for field in ("org", "per", "loc", "misc"):
-        for term, n in ix.term_counts(field, exact=False).items():
-            assert counts[term] >= n
+    hints = ix.term_counts("entity", exact=False)
+    exact = ix.term_counts("entity")
+    per_field = {f: ix.term_counts(f, exact=False) for f in ("org", "per", "loc", "misc")}
+    # hints are the lexicon's: they still count the duplicates the build kept as deleted documents
+    assert set(exact) <= set(hints) == set().union(*per_field.values())
+    for term in hints:  # the most of one field, not the sum of four
+        assert hints[term] == max(c[term] for c in per_field.values())
+    for word in ("russia", "fsb", "ministry", "iran"):
+        assert exact[word] == ix.count(f"entity:{word}") > 0
+        assert words.get(word, hints[word]) == hints[word]
+    assert any(exact[t] > hints[t] for t in exact)  # words named in two fields: the union is larger
     assert ix.live_terms("entity", ["russia", "fsb", "nosuchname"]) == {"russia", "fsb"}
+
+
+def test_counting_matches_by_entity(fixture_index):
+    """``--facets entity``: the mentions of any type, counted over the matches."""
+    got = dict(fixture_index.facets("russia", by=("entity",), top=0)["entity"])
+    org = dict(fixture_index.facets("russia", by=("org",), top=0)["org"])
+    assert got and all(got.get(name, 0) >= n for name, n in org.items())
+
+
+def test_an_index_with_entity_postings_of_its_own_completes_updated_cables(fixture_cables, tmp_path):
+    """An index built while entity had postings of its own, updated by this version (whose cables
+    bring none): completion reads the four fields, so it offers the new cable's names too."""
+    import shutil
+
+    from cablesearch import build as build_module
+    from cablesearch import buildworkers, engine, schema
+    from cablesearch.index import build_index
+
+    def old_schema():
+        return engine.fields.Schema(**{f.name: engine.whoosh_field(f) for f in schema.FIELDS})
+
+    def old_document(cable, **kw):
+        doc = to_document(cable, **kw)
+        names = [n for f in ("org", "per", "loc", "misc") for n in doc.get(f, [])]
+        return {**doc, "entity": names} if names else doc
+
+    to_document = schema.to_document
+    src = tmp_path / "src"
+    shutil.copytree(fixture_cables / "annotated", src)
+    root = tmp_path / "index"
+    with pytest.MonkeyPatch.context() as mp:
+        for module in (build_module, buildworkers):
+            if hasattr(module, "whoosh_schema"):
+                mp.setattr(module, "whoosh_schema", old_schema)
+        for module in (schema, buildworkers, build_module):
+            if hasattr(module, "to_document"):
+                mp.setattr(module, "to_document", old_document)
+        build_index([str(src)], root, jobs=1)
+    with open_index(root) as ix:
+        assert "entity" in ix.searcher().schema and ix.count("entity:zqxnewname") == 0
+    path = sorted(src.glob("*.txt"))[0]
+    path.write_text(path.read_text(encoding="utf-8") + "\n[PER Zqxnewname Smith  ] met the team .\n",
+                    encoding="utf-8")
+    build_index([str(src)], root, update=True, jobs=1)
+    with open_index(root) as ix:
+        assert ix.count("entity:zqxnewname") == 1
+        assert dict(ix.prefix_counts("entity", "zqx")) == {"zqxnewname": 1}
+        assert ix.term_counts("entity")["zqxnewname"] == 1
+        assert ix.live_terms("entity", ["zqxnewname"]) == {"zqxnewname"}
