@@ -45,7 +45,7 @@ from whoosh.util.numeric import length_to_byte
 #   [2] values: N (none), X (fixed size, joined), V (variable: lengths, then the values joined),
 #       P (a pickled tuple: whoosh keeps no empty value, so a block may have fewer values than ids)
 #   [3] the lengths' typecode (B, H or I) for V, else "-"
-_KIND_NONE, _KIND_ONE, _KIND_EACH = ord("N"), ord("O"), ord("F")
+_KIND_NONE, _KIND_ONE = ord("N"), ord("O")  # else F
 _FIXED, _VARIABLE, _PICKLED = ord("X"), ord("V"), ord("P")
 _ITEMSIZE = {ord(t): array(t).itemsize for t in "BHI"}
 #: The value of a single position below 256.
