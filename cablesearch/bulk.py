@@ -62,7 +62,13 @@ def postings(reader: Any, fieldname: str, btext: bytes, fmt: Any, values: bool =
     weights and (``values``) raw values, read block by block; None when the codec's postings
     are not whoosh 3 blocks (or a one-document term's inlined list). Decoded as
     ``W3LeafMatcher._read_ids``/``_read_weights``/``_read_values`` decode them, in C loops."""
-    m = reader._terms.matcher(fieldname, btext, fmt)
+    return matcher_postings(reader._terms.matcher(fieldname, btext, fmt), fmt, values, weights)
+
+
+def matcher_postings(m: Any, fmt: Any, values: bool = True, weights: bool = True,
+                     ) -> tuple[list[int], list[float], list[Any]] | None:
+    """:func:`postings` of the term of a segment's matcher ``m`` (wherever it stands: its blocks
+    are read from the start), without looking the term up again."""
     if type(m) is matching.ListMatcher:  # a term of one document: its postings are in the term info
         return _listed(m)
     if type(m) not in _BLOCK_MATCHERS or m._byteids or (values and m._fixedsize not in (None, -1)):
@@ -263,11 +269,7 @@ def _eval(m: Any, reader: Any) -> Scores:
 
 def _leaf(m: Any, reader: Any) -> Scores:
     scorer = m._scorer if type(m) is matching.ListMatcher else m.scorer
-    if type(m) is matching.ListMatcher:
-        got = _listed(m)
-    else:
-        fieldname, btext = m.term()
-        got = postings(reader, fieldname, btext, m.format, values=False)
+    got = _listed(m) if type(m) is matching.ListMatcher else matcher_postings(m, m.format, values=False)
     if got is None:
         raise _Unsupported
     ids, weights, _ = got

@@ -331,35 +331,48 @@ def _date_range(node: DateRange, boost: float) -> wq.Query:
     return bulk.DateRange(node.field, low, high, startexcl=not node.low_incl, endexcl=not node.high_incl, boost=boost)
 
 
-def _expansion(q: wq.Query, reader, stop: int):
+def _expansion(q: wq.Query, reader, stop: int, per_segment: dict[str, tuple[bytes, ...]] | None = None):
     """The index terms ``q`` stands for, lazily (at least ``stop`` if there are as many); None
     when it does not expand."""
     if isinstance(q, wq.Every):
         return reader.lexicon(q.fieldname) if q.fieldname not in (None, "", "*") else None
     if isinstance(q, wq.Prefix | wq.Wildcard | wq.FuzzyTerm):
-        return ((q.fieldname, t) for t in _pattern_terms(q, reader, stop))
+        return ((q.fieldname, t) for t in _pattern_terms(q, reader, stop, per_segment))
     return None
 
 
-def _pattern_terms(q: wq.MultiTerm, reader, stop: int):
+def _pattern_terms(q: wq.MultiTerm, reader, stop: int, per_segment: dict[str, tuple[bytes, ...]] | None = None):
     """The index terms of a prefix, wildcard or fuzzy word, sorted, read segment by segment, as
     whoosh's matchers read them: whoosh's merged word list of a multi-segment index costs several
     times the sum of the segments' (a leading ``*`` reads the whole list), and its fuzzy matching on
     the merged list also counts a transposition as one edit, which the segments' does not. Stops
-    after ``stop`` terms (enough to tell a query over the limit)."""
+    after ``stop`` terms (enough to tell a query over the limit). With ``per_segment``, a listing
+    that did not stop early also fills it: each segment's own terms, sorted, by segment id."""
     leaves = [r for r, _ in reader.leaf_readers()] if hasattr(reader, "leaf_readers") else [reader]
-    if len(leaves) <= 1:
-        yield from _leaf_pattern_terms(q, reader)
-        return
     found: set[bytes] = set()
+    mine: dict[str, tuple[bytes, ...]] = {}
     for leaf in leaves:
+        own = []
         for btext in _leaf_pattern_terms(q, leaf):
+            own.append(btext)
             found.add(btext)
             if len(found) >= stop:
                 break
         if len(found) >= stop:
             break
+        key = _segment_id(leaf)
+        if key is not None:
+            mine[key] = tuple(sorted(own))
+    else:
+        if per_segment is not None:
+            per_segment.update(mine)
     yield from sorted(found)
+
+
+def _segment_id(reader) -> str | None:
+    """The id of a one-segment reader's segment (None for another reader)."""
+    segment = getattr(reader, "segment", None)
+    return segment().segment_id() if callable(segment) else None
 
 
 def _leaf_pattern_terms(q: wq.MultiTerm, leaf) -> Iterable[bytes]:
@@ -380,6 +393,8 @@ class _Expanded:
     those of the ``Or`` of its terms (see :meth:`matcher`)."""
 
     terms: tuple[bytes, ...] = ()
+    #: Each segment's own terms (sorted), by segment id, listed with ``terms``.
+    per_segment: dict[str, tuple[bytes, ...]] | None = None
 
     def _btexts(self, ixreader) -> tuple[bytes, ...]:
         return self.terms
@@ -394,7 +409,11 @@ class _Expanded:
 
         reader = searcher.reader()
         fieldname = self.field()
-        present = [t for t in self.terms if (fieldname, t) in reader]
+        # The segment's terms as listed at compile time; else (another reader) looked up one by one:
+        # most of a pattern's terms are absent from most segments, and each lookup hashes the term.
+        present = (self.per_segment or {}).get(_segment_id(reader) or "")
+        if present is None:
+            present = [t for t in self.terms if (fieldname, t) in reader]
         if not present:
             return matching.NullMatcher()
         if len(present) == 1:
@@ -425,7 +444,8 @@ def expand_patterns(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str =
     """``q`` with each prefix, wildcard and fuzzy word expanded once against ``reader``: the same
     query, whose patterns no longer scan the index's word list at search time. Raises
     :class:`QueryLimitError` as :func:`check_expansion` does (the same limits and messages)."""
-    found = check_expansion(q, reader, limit, text, total_limit)
+    segments: dict[int, dict[str, tuple[bytes, ...]]] = {}
+    found = check_expansion(q, reader, limit, text, total_limit, segments)
     if not found:
         return q
 
@@ -435,6 +455,7 @@ def expand_patterns(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str =
             frozen = copy.copy(node)
             frozen.__class__ = _EXPANDED[type(node)]
             frozen.terms = terms
+            frozen.per_segment = segments.get(id(node))
             return frozen
         return node.apply(freeze) if not node.is_leaf() else node
 
@@ -442,22 +463,26 @@ def expand_patterns(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str =
 
 
 def check_expansion(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str = "",
-                    total_limit: int = MAX_TOTAL_EXPANSION) -> dict[int, tuple[bytes, ...]]:
+                    total_limit: int = MAX_TOTAL_EXPANSION,
+                    segments: dict[int, dict[str, tuple[bytes, ...]]] | None = None) -> dict[int, tuple[bytes, ...]]:
     """Raise :class:`QueryLimitError` if a prefix, wildcard, fuzzy word or ``field:*`` in ``q``
     would stand for more than ``limit`` index terms, or all of them together for more than
     ``total_limit``. Counts lazily and stops at the limit, so ``a*`` on a big index fails fast
     instead of stalling. Returns the terms of each prefix, wildcard and fuzzy word, by ``id()``
-    of its node (see :func:`expand_patterns`)."""
+    of its node (see :func:`expand_patterns`); with ``segments``, each one's terms per segment too."""
     total = 0
     found: dict[int, tuple[bytes, ...]] = {}
     for leaf in q.leaves() if not q.is_leaf() else (q,):
-        terms = _expansion(leaf, reader, limit + 1)
+        own: dict[str, tuple[bytes, ...]] = {}
+        terms = _expansion(leaf, reader, limit + 1, own)
         if terms is None:
             continue
         listed = tuple(itertools.islice(terms, limit + 1))
         count = len(listed)
         if type(leaf) in _EXPANDED:
             found[id(leaf)] = tuple(t for _, t in listed)
+            if segments is not None and own:
+                segments[id(leaf)] = own
         total += count
         if count > limit or total > total_limit:
             start, end = getattr(leaf, "startchar", 0), getattr(leaf, "endchar", 0)
