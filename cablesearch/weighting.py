@@ -23,24 +23,32 @@ from .facets import _cached
 _LENGTH_OF_BYTE = [None] + [byte_to_length(b) for b in range(1, 256)]
 
 
-def field_length_codes(reader: Any, fieldname: str) -> bytes | None:
-    """Per document of one segment reader: the byte whoosh stores for the length of ``fieldname``
-    (``byte_to_length`` decodes it), read once and cached with the segment; None when the column
-    is not one byte a document over every document (then only :func:`field_lengths` answers)."""
+def _length_bytes(reader: Any, fieldname: str) -> bytes | None:
+    """One segment reader's length column of ``fieldname`` as whoosh stores it, a byte a document
+    (``byte_to_length`` decodes it; it may stop before the last documents), read once and cached
+    with the segment; None when the column is not a column of bytes."""
 
-    def make() -> bytes:
+    def make() -> bytes | tuple[()]:
         column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         if type(column) is not columns.NumericColumn.Reader or column._typecode != "B":
-            return b""
-        raw = column._dbfile.get(column._basepos, column._count)  # the column's bytes, one read
-        return raw if len(raw) == reader.doc_count_all() else b""  # b"": kept, as "not usable"
+            return ()  # kept, as "not usable"
+        return column._dbfile.get(column._basepos, column._count)  # the column's bytes, one read
 
+    got = _cached(reader, "\0lengthbytes:" + fieldname, make)
+    return None if got == () else got
+
+
+def field_length_codes(reader: Any, fieldname: str) -> bytes | None:
+    """Per document of one segment reader: the byte whoosh stores for the length of ``fieldname``;
+    None when the column is not one byte a document over every document (then only
+    :func:`field_lengths` answers)."""
     if not hasattr(reader, "_perdoc"):
         return None
     try:
-        return _cached(reader, "\0lengthcodes:" + fieldname, make) or None
+        raw = _length_bytes(reader, fieldname)
     except AttributeError:
         return None
+    return raw if raw is not None and len(raw) == reader.doc_count_all() else None
 
 
 def field_lengths(reader: Any, fieldname: str) -> list[Any] | None:
@@ -50,16 +58,13 @@ def field_lengths(reader: Any, fieldname: str) -> list[Any] | None:
 
     def make() -> list[Any]:
         n = reader.doc_count_all()
-        codes = field_length_codes(reader, fieldname)
-        if codes is not None:
-            return [_LENGTH_OF_BYTE[b] for b in codes]
+        raw = _length_bytes(reader, fieldname)
+        if raw is not None:
+            return [_LENGTH_OF_BYTE[b] for b in raw] + [None] * (n - len(raw))  # past its end: 0
         column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         if column is None:
             return [1] * n
-        if type(column) is not columns.NumericColumn.Reader or column._typecode != "B":
-            return [_LENGTH_OF_BYTE[b] for b in column]
-        raw = column._dbfile.get(column._basepos, column._count)
-        return [_LENGTH_OF_BYTE[b] for b in raw] + [None] * (n - len(raw))  # past its end: 0
+        return [_LENGTH_OF_BYTE[b] for b in column]
 
     if not hasattr(reader, "_perdoc"):
         return None
