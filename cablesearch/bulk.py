@@ -116,14 +116,10 @@ def _blocks(m: W3LeafMatcher, values: bool = True) -> Any:
         stream.seek(pos + _INT.size)
         length, _maxid, _maxweight, compression, _mnlen, _mxlen = pickle.load(stream)
         data = buf[stream.tell():nextpos]
+        head = None if values or compact else _ids_and_weights(data, compression, length)
         if compact:
             yield (length, *unpack_block(zlib.decompress(data) if compression else data, length, values))
-            if last:
-                return
-            pos = nextpos
-            continue
-        head = None if values else _ids_and_weights(data, compression, length)
-        if head is not None:
+        elif head is not None:
             yield length, head[0], head[1], None
         else:
             block = pickle.loads(zlib.decompress(data) if compression else data)
