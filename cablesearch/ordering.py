@@ -26,8 +26,8 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from .bulk import segment_scores
-from .facets import column_values, segment_values
+from .bulk import segment_arrays
+from .facets import _cached, column_values, segment_values
 from .weighting import WEIGHTING
 
 SORTS = ("relevance", "date", "-date")
@@ -127,9 +127,30 @@ def _date_keys(reverse: bool) -> Callable[[Any], list[Any]]:
     return keys
 
 
+def _segment_refs(reader: Any) -> list[Any]:
+    """Per document of one segment reader, the ref its ties are ordered by: the ``ref`` column's
+    raw value (the ref as written), or without a column the indexed term (cached per segment)."""
+    if reader.has_column("ref"):
+        return column_values(reader, "ref")
+    return [v[0] if v else "" for v in segment_values(reader, "ref")]
+
+
+def _ref_ranks(reader: Any) -> Any:
+    """Per document of one segment reader, its place among the segment's documents in the order of
+    :func:`_segment_refs` (a numpy array, cached with the segment)."""
+    import numpy as np
+
+    def make() -> Any:
+        refs = _segment_refs(reader)
+        ranks = np.empty(len(refs), dtype=np.int64)
+        ranks[sorted(range(len(refs)), key=refs.__getitem__)] = np.arange(len(refs))
+        return ranks
+
+    return _cached(reader, "\0refranks", make)
+
+
 def _ref_of(s: Searcher) -> Callable[[int], Any]:
-    """Document number -> the ref its ties are ordered by: the ``ref`` column's raw value (the
-    ref as written), or without a column the indexed term (cached per segment)."""
+    """Document number -> the ref its ties are ordered by (:func:`_segment_refs`)."""
     leaves = s.leaf_searchers()
     offsets = [off for _, off in leaves]
     lists: dict[int, list[Any]] = {}
@@ -137,12 +158,7 @@ def _ref_of(s: Searcher) -> Callable[[int], Any]:
     def refs_of(i: int) -> list[Any]:
         got = lists.get(i)
         if got is None:
-            reader = leaves[i][0].reader()
-            if reader.has_column("ref"):
-                got = column_values(reader, "ref")
-            else:
-                got = [v[0] if v else "" for v in segment_values(reader, "ref")]
-            lists[i] = got
+            got = lists[i] = _segment_refs(leaves[i][0].reader())
         return got
 
     def ref(docnum: int) -> Any:
@@ -186,24 +202,34 @@ def ordered(
 
 def _scored_in_bulk(s: Searcher, q: wq.Query, limit: int | None, mask: Any) -> tuple[int, list[tuple[Any, int]]] | None:
     """The number of matches and the ``(-score, docnum)`` of every match that may be among the
-    first ``limit`` (all when None): those scoring at least the ``limit``-th best score, ties
-    included. From :func:`cablesearch.bulk.segment_scores`; None when a segment's matchers cannot
-    be evaluated in bulk (then the collector walks them)."""
+    first ``limit`` (all when None): each segment's first ``limit`` by score and then ref (the
+    segment's ref ranks order its ties, so no tie needs its ref read). From
+    :func:`cablesearch.bulk.segment_arrays`; None when a segment's matchers cannot be evaluated in
+    bulk (then the collector walks them)."""
+    import numpy as np
+
     context = s.context(weighting=WEIGHTING)
-    parts = []
+    masked = np.fromiter(mask, dtype=np.int64, count=len(mask)) if mask else None
+    total = 0
+    items: list[tuple[Any, int]] = []
     for leaf, offset in s.leaf_searchers():
-        scores = segment_scores(leaf, q, context)
-        if scores is None:
+        got = segment_arrays(leaf, q, context)
+        if got is None:
             return None
-        if mask:
-            scores = {d: v for d, v in scores.items() if d + offset not in mask}
-        parts.append((offset, scores))
-    total = sum(len(scores) for _, scores in parts)
-    cut = float("-inf")
-    if limit is not None and total > limit:
-        best = [v for _, scores in parts for v in heapq.nlargest(limit, scores.values())]
-        cut = heapq.nlargest(limit, best)[-1]
-    return total, [(-v, offset + d) for offset, scores in parts for d, v in scores.items() if v >= cut]
+        ids, scores = got
+        if masked is not None:
+            kept = ~np.isin(ids + offset, masked)
+            ids, scores = ids[kept], scores[kept]
+        total += len(ids)
+        if limit is not None and len(ids) > limit:
+            cut = np.partition(scores, len(ids) - limit)[len(ids) - limit]  # the limit-th best score
+            kept = scores >= cut
+            ids, scores = ids[kept], scores[kept]
+            if len(ids) > limit:  # ties at the cut: the first by ref
+                first = np.lexsort((_ref_ranks(leaf.reader())[ids], -scores))[:limit]
+                ids, scores = ids[first], scores[first]
+        items.extend(zip((-scores).tolist(), (ids + offset).tolist(), strict=True))
+    return total, items
 
 
 __all__ = ["SORTS", "ordered"]

@@ -71,7 +71,23 @@ def legacy_index_path(fixture_cables: Path, tmp_path_factory: pytest.TempPathFac
     return _built_and_updated(fixture_cables, tmp_path_factory.mktemp("legacy-index"), whoosh_layout_build)
 
 
-def _built_and_updated(fixture_cables: Path, tmp: Path, first_build: object = None) -> Path:
+@pytest.fixture(scope="session")
+def small_blocks_index_path(fixture_cables: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """As ``updated_index_path``, with posting blocks of 4 postings instead of 128: the fixture
+    cables' common words then span many blocks, as every common word does in a large index. Do
+    not modify it."""
+    from cablesearch import build, buildworkers
+    from cablesearch.codec import CompactCodec
+    from cablesearch.index import build_index
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(build, "new_codec", lambda: CompactCodec(blocklimit=4))
+        mp.setattr(buildworkers, "new_codec", lambda: CompactCodec(blocklimit=4))
+        return _built_and_updated(fixture_cables, tmp_path_factory.mktemp("small-blocks-index"), build_index,
+                                  build_index)
+
+
+def _built_and_updated(fixture_cables: Path, tmp: Path, first_build: object = None, update: object = None) -> Path:
     from cablesearch.index import build_index
 
     src = tmp / "src"
@@ -81,7 +97,7 @@ def _built_and_updated(fixture_cables: Path, tmp: Path, first_build: object = No
     for path in sorted(src.glob("*.txt"))[:2]:
         path.write_text(path.read_text(encoding="utf-8") + "\nThe human rights dialogue resumed .\n",
                         encoding="utf-8")
-    build_index([str(src)], root, update=True, jobs=1)
+    (update or build_index)([str(src)], root, update=True, jobs=1)  # type: ignore[operator]
     return root
 
 

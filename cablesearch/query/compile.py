@@ -200,7 +200,7 @@ def _and(parts: list[wq.Query]) -> wq.Query:
 
 def _standalone(q: wq.Query) -> wq.Query:
     """A NOT that is not excluding from an AND means every cable without it."""
-    return wq.And([wq.Every(), q]) if isinstance(q, wq.Not) else q
+    return wq.And([bulk.Every(), q]) if isinstance(q, wq.Not) else q
 
 
 def _leaf(q: wq.Query, node: Node) -> wq.Query:
@@ -224,7 +224,7 @@ class _Compiler:
             if not parts:
                 return None
             if all(isinstance(q, wq.Not) for q in parts):
-                parts.insert(0, wq.Every())
+                parts.insert(0, bulk.Every())
             return parts[0] if len(parts) == 1 else _and(parts)
         if isinstance(node, Or):
             parts = [_standalone(q) for q in (self.compile(i, boost) for i in node.items) if q is not None]
@@ -237,7 +237,7 @@ class _Compiler:
         if isinstance(node, Boost):
             return self.compile(node.node, boost * node.factor)
         if isinstance(node, MatchAll):
-            return _leaf(wq.Every(boost=boost), node)
+            return _leaf(bulk.Every(boost=boost), node)
         if isinstance(node, DateRange):
             return _leaf(_date_range(node, boost), node)
         if isinstance(node, NumberRange):
