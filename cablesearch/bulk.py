@@ -36,7 +36,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import combo, wrappers
 from whoosh.util.numeric import byte_to_length, to_sortable
 
-from .codec import _KIND_NONE, _KIND_ONE, CompactLeafMatcher, unpack_block
+from .codec import _KIND_NONE, _KIND_ONE, _VARIABLE, CompactLeafMatcher, unpack_block
 from .facets import _cached
 from .weighting import field_length_codes, field_lengths
 
@@ -363,16 +363,19 @@ def _posting_arrays(m: Any) -> tuple[Any, Any] | None:
     return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
 
 
-def _compact_arrays(m: Any) -> tuple[Any, Any]:
+def _compact_arrays(m: Any, values: bool = False) -> tuple[Any, ...] | None:
     """:func:`_posting_arrays` of a :class:`~cablesearch.codec.CompactLeafMatcher`: each block is
     decompressed only as far as its ids and weights (a body word's positions follow them), and
-    its arrays are read in place; the deltas of all blocks are decoded in one pass."""
+    its arrays are read in place; the deltas of all blocks are decoded in one pass.
+
+    With ``values``, a third item: :class:`Values`, every posting's value; None when a block does
+    not keep one value a posting (see ``codec.pack_block``)."""
     length = m._length[0] if isinstance(m._length, tuple) else m._length
     start, end = m._baseoffset, m._startoffset + length
     buf = m._postfile.get(start, end - start)
     stream = io.BytesIO(buf)
     pos = 0
-    deltas, weights, counts = [], [], []
+    deltas, weights, counts, joined, lengths = [], [], [], [], []
     uniform = True  # every weight 1.0
     while True:
         if pos >= len(buf):
@@ -382,10 +385,10 @@ def _compact_arrays(m: Any) -> tuple[Any, Any]:
         stream.seek(pos + _INT.size)
         count, _maxid, _maxweight, compression, _mnlen, _mxlen = pickle.load(stream)
         data = buf[stream.tell():nextpos]
-        if compression:  # the head: 4 kind bytes, ids of at most 4 bytes, weights of 4
-            data = zlib.decompressobj().decompress(data, 4 + 8 * count)
+        if compression:  # without values, only the head: 4 kind bytes, ids of at most 4 bytes, weights of 4
+            data = zlib.decompress(data) if values else zlib.decompressobj().decompress(data, 4 + 8 * count)
         idtype = _DTYPES[data[0]]
-        idend = 4 + count * np.dtype(idtype).itemsize
+        at = 4 + count * np.dtype(idtype).itemsize
         deltas.append(np.frombuffer(data, idtype, count, 4))
         counts.append(count)
         wkind = data[1]
@@ -394,20 +397,59 @@ def _compact_arrays(m: Any) -> tuple[Any, Any]:
         else:
             uniform = False
             if wkind == _KIND_ONE:
-                weights.append(np.full(count, np.frombuffer(data, np.float32, 1, idend)[0]))
+                weights.append(np.full(count, np.frombuffer(data, np.float32, 1, at)[0]))
+                at += 4
             else:
-                weights.append(np.frombuffer(data, np.float32, count, idend))
+                weights.append(np.frombuffer(data, np.float32, count, at))
+                at += 4 * count
+        if values:
+            if data[2] != _VARIABLE:
+                return None
+            lentype = _DTYPES[data[3]]
+            lengths.append(np.frombuffer(data, lentype, count, at))
+            joined.append(data[at + count * np.dtype(lentype).itemsize:])
         if size < 0:
             break
         pos = nextpos
-    ids = np.cumsum(np.concatenate(deltas), dtype=np.int64)
-    if len(counts) > 1:  # each block's first delta is from 0: take off the sum of the blocks before
+    ids = running_sums(np.concatenate(deltas), np.array(counts))  # each block's first delta is from 0
+    ws = None if uniform else np.concatenate(
+        [np.ones(w, dtype=np.float32) if isinstance(w, int) else w for w in weights]).astype(np.float64)
+    if not values:
+        return ids, ws
+    sizes = np.concatenate(lengths).astype(np.int64)
+    return ids, ws, Values(b"".join(joined), np.cumsum(sizes) - sizes, sizes)
+
+
+def running_sums(deltas: Any, counts: Any) -> Any:
+    """The running sums (int64) of ``deltas`` cut into runs of ``counts`` (each at least 1), each run
+    summed from 0: ``accumulate`` of each run, in one pass."""
+    sums = np.cumsum(deltas, dtype=np.int64)
+    if len(counts) > 1:
         ends = np.cumsum(counts)
-        ids -= np.repeat(np.concatenate(([0], ids[ends[:-1] - 1])), counts)
-    if uniform:
-        return ids, None
-    ws = np.concatenate([np.ones(w, dtype=np.float32) if isinstance(w, int) else w for w in weights])
-    return ids, ws.astype(np.float64)
+        sums -= np.repeat(np.concatenate(([0], sums[ends[:-1] - 1])), counts)
+    return sums
+
+
+class Values:
+    """Every posting's value of a term, joined: posting ``i``'s is ``data[starts[i]:starts[i] + sizes[i]]``."""
+
+    __slots__ = ("data", "sizes", "starts")
+
+    def __init__(self, data: bytes, starts: Any, sizes: Any) -> None:
+        self.data, self.starts, self.sizes = data, starts, sizes
+
+
+def posting_values(reader: Any, fieldname: str, btext: bytes, fmt: Any) -> tuple[Any, Any, Values] | None:
+    """``(ids, weights, values)`` of a term's every posting in one segment, deleted documents
+    included, as arrays (weights None when all are 1.0) and :class:`Values`; None when its
+    postings are not in compact blocks of one value a posting."""
+    m = reader._terms.matcher(fieldname, btext, fmt)
+    if type(m) is not CompactLeafMatcher or m._byteids:
+        return None
+    try:
+        return _compact_arrays(m, values=True)
+    except _Unsupported:
+        return None
 
 
 class ConstantScoreQuery(wq.ConstantScoreQuery):
@@ -554,5 +596,5 @@ def sorted_column(reader: Any, fieldname: str) -> tuple[Any, array] | None:
     return got or None
 
 
-__all__ = ["ConstantScoreQuery", "DateRange", "Every", "NumericRange", "column_range", "postings", "segment_scores",
-           "sorted_column", "term_docs"]
+__all__ = ["ConstantScoreQuery", "DateRange", "Every", "NumericRange", "Values", "column_range", "posting_values",
+           "postings", "running_sums", "segment_arrays", "segment_scores", "sorted_column", "term_docs"]

@@ -1,21 +1,24 @@
 """Phrases matched a segment at a time: the same documents and scores as whoosh's ``Phrase``, in
-a few set operations and one short loop per candidate instead of a tree of matchers.
+whole-array operations instead of a tree of matchers.
 
 whoosh matches ``"human rights"`` with a ``SpanNear2`` over an intersection of term matchers: for
 every document holding all the words, several layers of Python calls move the matchers, build a
 ``Span`` object per position and score each word through a column lookup: about 23 µs a candidate
 (1.9 s for ``"human rights"`` at 250,000 cables). :class:`Phrase` reads each word's postings block
-by block, intersects the document numbers as sets, and for each candidate decodes the positions
-(whoosh's format: a pickled list of deltas; ``codec.CompactPositions``: an array) and follows the chain of positions.
+by block, intersects the document numbers, decodes the candidates' positions into one sorted
+array of ``document << 32 | position`` keys per word (``codec.CompactPositions`` values in a few
+vector operations; whoosh's pickled ones one posting at a time) and follows the words with binary
+searches over those keys.
 
 Same answer, by construction:
 
 * a document matches when each word ``k`` has a position ``q`` with ``1 <= q - p <= slop`` for a
   position ``p`` reached by word ``k - 1`` (``SpanNear2(ordered=True, mindist=1)``, whose merged
-  spans end at the last word's position);
-* its score is whoosh's: each word's BM25F score from whoosh's own scorer (``_score(weight,
-  length)``, with the field length whoosh reads), added in the order of whoosh's binary tree of
-  intersections, times the boost;
+  spans end at the last word's position): for each ``q``, the last reached key before it is
+  tested;
+* its score is whoosh's: each word's BM25F score as whoosh's scorer computes it (``bulk._bm25``:
+  the same operations in the same order, with the field length whoosh reads), added in the order
+  of whoosh's binary tree of intersections, times the boost;
 * deleted documents are left out, as whoosh's filtered postings leave them out.
 
 Anything else (another weighting model or posting format, a searcher over several segments, a
@@ -26,17 +29,17 @@ both, document by document, on the real build.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left, bisect_right
-from itertools import accumulate, compress, count
+from itertools import accumulate, chain
 from pickle import loads
 from typing import Any
 
+import numpy as np
 from whoosh import formats, matching
 from whoosh import query as wq
 from whoosh.scoring import BM25FScorer
 from whoosh.system import _INT_SIZE
 
-from .bulk import postings
+from .bulk import Values, _bm25, _deleted, _Unsupported, posting_values, postings, running_sums
 from .codec import CompactPositions
 from .weighting import field_lengths
 
@@ -66,12 +69,81 @@ def _packed(value: bytes) -> Any:
 _DELTAS = {formats.Positions: _pickled, CompactPositions: _packed}
 
 
-def _tree_sum(scores: list[float]) -> float:
+def _tree_sum(scores: list[Any]) -> Any:
     """Add as whoosh's ``make_binary_tree(IntersectionMatcher, ...)`` adds its words' scores."""
     if len(scores) == 1:
         return scores[0]
     half = len(scores) // 2
     return _tree_sum(scores[:half]) + _tree_sum(scores[half:])
+
+
+class _Word:
+    """One word's postings in the segment: ids (ascending) and weights (None: all 1.0) as arrays;
+    values either joined (:class:`~cablesearch.bulk.Values`) or a list of bytes."""
+
+    __slots__ = ("ids", "joined", "listed", "slots", "weights")
+
+    def __init__(self, ids: Any, weights: Any, joined: Values | None, listed: list[bytes] | None, n: int) -> None:
+        self.ids, self.weights, self.joined, self.listed = ids, weights, joined, listed
+        self.slots = np.zeros(n, dtype=np.int64)  # document -> its posting (for documents holding the word)
+        self.slots[ids] = np.arange(len(ids))
+
+    def keys(self, docs: Any, deltas: Any) -> Any:
+        """``doc << 32 | position`` of every position of this word in ``docs`` (each holds it),
+        ascending."""
+        at = self.slots[docs]
+        if self.joined is not None:
+            return _joined_keys(self.joined, at, docs)
+        per = [list(accumulate(deltas(self.listed[i]))) for i in at.tolist()]
+        counts = [len(p) for p in per]
+        positions = np.fromiter(chain.from_iterable(per), dtype=np.int64, count=sum(counts))
+        return (np.repeat(docs, counts) << 32) | positions
+
+
+#: numpy's dtype of each typecode a ``CompactPositions`` value starts with.
+_POSITION_TYPES = {ord("B"): np.dtype(np.uint8), ord("H"): np.dtype(np.uint16), ord("I"): np.dtype(np.uint32)}
+
+
+def _joined_keys(values: Values, at: Any, docs: Any) -> Any:
+    """:meth:`_Word.keys` of postings ``at`` (one for each of ``docs``) of joined
+    ``CompactPositions`` values: grouped by typecode, each group's bytes gathered in one index
+    operation, read as its array type, its deltas summed posting by posting, and its positions
+    put in their postings' places (postings in document order, each one's positions in a row)."""
+    raw = np.frombuffer(values.data, dtype=np.uint8)
+    starts, sizes = values.starts[at], values.sizes[at]
+    codes = raw[starts]
+    if not np.isin(codes, list(_POSITION_TYPES)).all():
+        raise ValueError("a position value of an unknown typecode")
+    counts = (sizes - 1) // _ITEMSIZES[codes]
+    if (counts < 1).any():  # an empty list of positions: not written by CompactPositions
+        raise ValueError("a position value without positions")
+    keys = np.repeat(docs << 32, counts)
+    for code, dtype in _POSITION_TYPES.items():
+        chosen = codes == code
+        if not chosen.any():
+            continue
+        first, nbytes, n = starts[chosen] + 1, sizes[chosen] - 1, counts[chosen]
+        where = np.repeat(first - (np.cumsum(nbytes) - nbytes), nbytes) + np.arange(int(nbytes.sum()))
+        positions = running_sums(raw[where].view(dtype), n)
+        if len(n) == len(counts):
+            keys |= positions
+        else:
+            keys[np.repeat(chosen, counts)] |= positions
+    return keys
+
+
+#: A ``CompactPositions`` typecode byte -> the size of its items (0: not a typecode).
+_ITEMSIZES = np.zeros(256, dtype=np.int64)
+for _code, _dtype in _POSITION_TYPES.items():
+    _ITEMSIZES[_code] = _dtype.itemsize
+
+
+def _follow(reached: Any, keys: Any, slop: int) -> Any:
+    """The keys of the next word that follow a reached key of the same document by 1 to ``slop``:
+    for each, the last reached key before it."""
+    i = np.searchsorted(reached, keys - 1, side="right") - 1
+    last = reached[np.maximum(i, 0)]
+    return keys[(i >= 0) & (keys - last <= slop) & ((last >> 32) == (keys >> 32))]
 
 
 def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[float]] | None:
@@ -96,88 +168,48 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
     scorers = {b: weighting.scorer(searcher, fieldname, b) for b in set(btexts)}
     if any(type(s) is not BM25FScorer for s in scorers.values()):
         return None
-    lengths = field_lengths(reader, fieldname)
-    lists = {}
+    if field_lengths(reader, fieldname) is None:
+        return None
+    words: dict[bytes, _Word] = {}
+    n = reader.doc_count_all()
     for b in scorers:
-        got = postings(reader, fieldname, b, field.format)
-        if got is None or lengths is None:
-            return None
-        lists[b] = got
-    candidates = set(lists[btexts[0]][0])
-    for b in sorted(scorers, key=lambda b: len(lists[b][0])):
-        candidates.intersection_update(lists[b][0])
-    if reader.has_deletions():
-        candidates -= reader.deleted_docs_set
-    slop = q.slop
-    cols = [lists[b] for b in btexts]
-    if len(cols) == 2:
-        ids, scores = _two_words(cols, [scorers[b] for b in btexts], sorted(candidates), lengths, slop, deltas)
-        return ids, scores if q.boost == 1.0 else [s * q.boost for s in scores]
-    score_fns = [scorers[b]._score for b in btexts]
-    ids = []
-    scores = []
-    for doc in sorted(candidates):
-        at = [bisect_left(c[0], doc) for c in cols]
-        reached = list(accumulate(deltas(cols[0][2][at[0]])))
-        for c, i in zip(cols[1:], at[1:], strict=True):
-            reached = _follow(reached, list(accumulate(deltas(c[2][i]))), slop)
-            if not reached:
-                break
-        else:
-            length = lengths[doc]
-            parts = [fn(c[1][i], length) for fn, c, i in zip(score_fns, cols, at, strict=True)]
-            ids.append(doc)
-            scores.append(parts[0] + parts[1] if len(parts) == 2 else _tree_sum(parts))
-    if q.boost != 1.0:
-        scores = [s * q.boost for s in scores]
-    return ids, scores
-
-
-#: ``p - 1``, as a C function for ``map``.
-_BEFORE = (-1).__add__
-
-
-def _two_words(cols: list[Any], scorers: list[Any], candidates: list[int], lengths: list[Any], slop: int,
-               deltas: Any) -> tuple[list[int], list[float]]:
-    """The loop of :func:`_match` for a phrase of two words (most of them), written out: the same
-    tests and the same floats (``whoosh.scoring.bm25`` inline, added as the two-word tree adds)."""
-    (ids_a, ws_a, vs_a), (ids_b, ws_b, vs_b) = cols
-    sa, sb = scorers
-    ia, fa, ba, ka = sa.idf, sa.avgfl, sa.B, sa.K1
-    ib, fb, bb, kb = sb.idf, sb.avgfl, sb.B, sb.K1
-    ids: list[int] = []
-    scores: list[float] = []
-    # Where each candidate is in each word's list, in document order, found in C loops (the
-    # candidates are in both lists): instead of two binary searches a candidate.
-    wanted = set(candidates)
-    at_a = compress(count(), map(wanted.__contains__, ids_a))
-    at_b = compress(count(), map(wanted.__contains__, ids_b))
-    for doc, i, j in zip(candidates, at_a, at_b, strict=True):
-        if slop == 1:  # as _follow with slop 1, stopping at the first position that follows:
-            # does a position of b come right after one of a (is p - 1 one of a's positions)?
-            if set(accumulate(deltas(vs_a[i]))).isdisjoint(map(_BEFORE, accumulate(deltas(vs_b[j])))):
-                continue
-        elif not _follow(list(accumulate(deltas(vs_a[i]))), list(accumulate(deltas(vs_b[j]))), slop):
+        joined = posting_values(reader, fieldname, b, field.format) if deltas is _packed else None
+        if joined is not None:
+            words[b] = _Word(joined[0], joined[1], joined[2], None, n)
             continue
-        length = lengths[doc]
-        wa, wb = ws_a[i], ws_b[j]
-        ids.append(doc)
-        scores.append(ia * ((wa * (ka + 1)) / (wa + ka * ((1 - ba) + ba * length / fa)))
-                      + ib * ((wb * (kb + 1)) / (wb + kb * ((1 - bb) + bb * length / fb))))
-    return ids, scores
-
-
-def _follow(ends: list[int], positions: list[int], slop: int) -> list[int]:
-    """The positions of the next word that follow one of ``ends`` (sorted) by 1 to ``slop``."""
-    if slop == 1:
-        after = {p + 1 for p in ends}
-        return [p for p in positions if p in after]
-    out = []
-    for p in positions:
-        i = bisect_right(ends, p - 1) - 1  # the last end before p
-        if i >= 0 and p - ends[i] <= slop:
-            out.append(p)
-    return out
+        got = postings(reader, fieldname, b, field.format)
+        if got is None:
+            return None
+        words[b] = _Word(np.array(got[0], dtype=np.int64), np.array(got[1], dtype=np.float64), None, got[2], n)
+    # the documents holding every word, deleted ones left out: one slot a document of the segment
+    holding = _deleted(reader) if reader.has_deletions() else np.zeros(n, dtype=bool)
+    np.logical_not(holding, out=holding)
+    for w in words.values():
+        held = np.zeros(n, dtype=bool)
+        held[w.ids] = True
+        holding &= held
+    docs = np.flatnonzero(holding)
+    reached = words[btexts[0]].keys(docs, deltas) if len(docs) else docs
+    for b in btexts[1:]:
+        if not len(reached):
+            break
+        reached = _follow(reached, words[b].keys(docs, deltas), q.slop)
+        docs = reached >> 32  # the documents still reached (ascending): fewer to decode next
+        docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
+    if not len(reached):
+        return [], []
+    parts = []
+    for b in btexts:
+        w = words[b]
+        weights = None if w.weights is None else w.weights[w.slots[docs]]
+        try:
+            parts.append(_bm25(scorers[b], reader, fieldname, docs, weights))
+        except _Unsupported:
+            return None
+    scores = _tree_sum(parts)
+    if q.boost != 1.0:
+        scores = scores * q.boost
+    return docs.tolist(), scores.tolist()
 
 
 __all__ = ["Phrase"]

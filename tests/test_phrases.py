@@ -49,13 +49,15 @@ def _phrases_from_text(ix, count: int) -> list[tuple[str, list[str], int]]:
                 found.append((field, [words[i], words[i + gap]], rng.choice((1, gap - 1, gap, 10))))
     found += [("body", ["human", "right"], 1), ("body", ["right", "human"], 3), ("body", ["new", "new"], 2),
               ("body", ["moscow", "nosuchwordatall"], 1), ("per", ["john", "beyrl"], 1),
-              ("org", ["foreign", "ministri"], 1), ("body", ["minist"], 1)]
+              ("org", ["foreign", "ministri"], 1), ("body", ["minist"], 1),
+              ("body", ["right", "human"], 2**33)]  # a slop wider than a document's positions: documents stay apart
     return found
 
 
-@pytest.mark.parametrize("which", ["updated", "legacy"])
+@pytest.mark.parametrize("which", ["updated", "legacy", "small_blocks"])
 def test_the_phrase_matcher_finds_whooshs_documents_with_whooshs_scores(request, which):
-    """``legacy``: positions in whoosh's own format (an index built before ``codec.py``)."""
+    """``legacy``: positions in whoosh's own format (an index built before ``codec.py``);
+    ``small_blocks``: each word's postings and positions read across many blocks."""
     clear_cache()
     with open_index(request.getfixturevalue(f"{which}_index_path")) as ix:
         s, leaves = _leaves(ix)
@@ -110,3 +112,14 @@ def test_the_weighting_scores_as_whooshs_bm25f(updated_index_path, query):
             assert ours == theirs
             total += len(ours)
         assert total
+
+
+def test_a_wide_slop_never_reaches_into_the_next_document():
+    """Keys are ``document << 32 | position``: a position early in one document is more than 2**32
+    after one late in the document before it, and a slop that wide must still not join them."""
+    import numpy as np
+
+    reached = np.array([(3 << 32) | 900], dtype=np.int64)
+    later = np.array([(4 << 32) | 1, (4 << 32) | 2], dtype=np.int64)
+    assert phrases._follow(reached, later, 2**40).tolist() == []
+    assert phrases._follow(np.array([(4 << 32) | 1]), later, 2**40).tolist() == [(4 << 32) | 2]
