@@ -236,13 +236,29 @@ def _nothing(n: int) -> _Found:
     return _Found(np.zeros(n, dtype=bool), np.zeros(n))
 
 
+#: The masks of the last frozen sets of documents asked for (a segment's deleted documents,
+#: which whoosh wraps around every term of a query): ``id(set) -> (set, n, mask)``.
+_MASKS: dict[int, tuple[Any, int, Any]] = {}
+
+
 def _mask_of(reader: Any, ids: Any) -> Any:
-    """A boolean slot per document of ``reader``, true for the documents in the set ``ids``."""
+    """A boolean slot per document of ``reader``, true for the documents in the set ``ids`` (not
+    to be changed: a frozen set's mask is kept and shared)."""
     n = reader.doc_count_all()
+    frozen = type(ids) is frozenset
+    if frozen:
+        hit = _MASKS.get(id(ids))
+        if hit is not None and hit[0] is ids and hit[1] == n:
+            return hit[2]
     mask = np.zeros(n, dtype=bool)
     if ids:
         got = np.fromiter(ids, dtype=np.int64, count=len(ids))
         mask[got[(got >= 0) & (got < n)]] = True
+    if frozen:
+        mask.flags.writeable = False  # shared from now on
+        if len(_MASKS) >= 64:
+            _MASKS.clear()
+        _MASKS[id(ids)] = (ids, n, mask)
     return mask
 
 
@@ -258,7 +274,7 @@ def _eval(m: Any, reader: Any) -> _Found:
     if kind is matching.NullMatcherClass:
         return _nothing(reader.doc_count_all())
     if kind in _BLOCK_MATCHERS or kind is matching.ListMatcher:
-        return _leaf(m, reader)
+        return _dense(reader, *_leaf(m, reader))
     if kind is wrappers.FilterMatcher:
         child = _eval(m.child, reader)
         listed = _mask_of(reader, m._ids)
@@ -273,12 +289,7 @@ def _eval(m: Any, reader: Any) -> _Found:
         present = a.present & b.present
         return _Found(present, np.where(present, a.scores + b.scores, 0.0))
     if kind is matching.UnionMatcher:
-        a, b = _eval(m.a, reader), _eval(m.b, reader)
-        both = a.present & b.present
-        # a's score, b's, or their sum where both match (a score alone is kept as it is: x + 0.0
-        # is x, but a sum is only taken where whoosh takes one)
-        scores = np.where(both, a.scores + b.scores, np.where(a.present, a.scores, b.scores))
-        return _Found(a.present | b.present, scores)
+        return _union(m, reader)
     if kind is matching.AndNotMatcher:
         a, b = _eval(m.a, reader), _eval(m.b, reader)
         present = a.present & ~b.present
@@ -289,8 +300,8 @@ def _eval(m: Any, reader: Any) -> _Found:
         boost = m._boost
         acc = np.zeros(reader.doc_count_all())
         for sub in m._submatchers:  # acc[d] = acc.get(d, 0) + s * boost, sub by sub
-            got = _eval(sub, reader)
-            acc = np.where(got.present, acc + got.scores * boost, acc)
+            ids, scores = _sparse(sub, reader)
+            acc[ids] += scores * boost
         present = acc > 0  # the array's unset (0) slots are no match
         return _Found(present, np.where(present, acc, 0.0))
     if kind is wrappers.InverseMatcher:
@@ -308,26 +319,92 @@ def _eval(m: Any, reader: Any) -> _Found:
 _LENGTHS_F = np.array(_LENGTHS, dtype=np.float64)
 
 
-def _leaf(m: Any, reader: Any) -> _Found:
+def _leaf(m: Any, reader: Any) -> tuple[Any, Any]:
+    """``(documents, scores)`` of a term's matcher: its postings, scored by its scorer."""
     scorer = m._scorer if type(m) is matching.ListMatcher else m.scorer
     got = _posting_arrays(m)
     if got is None:
         raise _Unsupported
     ids, weights = got
-    n = reader.doc_count_all()
-    if len(ids) and (ids[-1] >= n or ids[0] < 0):
+    if len(ids) and (ids[-1] >= reader.doc_count_all() or ids[0] < 0):
         raise _Unsupported
     if scorer is None or type(scorer) is scoring.WeightScorer:  # the weight is the score
-        scores = weights if weights is not None else np.ones(len(ids))
-    elif type(scorer) is not scoring.BM25FScorer or m.term() is None:
+        return ids, weights if weights is not None else np.ones(len(ids))
+    if type(scorer) is not scoring.BM25FScorer or m.term() is None:
         raise _Unsupported
-    else:
-        scores = _bm25(scorer, reader, m.term()[0], ids, weights)
-    present = np.zeros(n, dtype=bool)
+    return ids, _bm25(scorer, reader, m.term()[0], ids, weights)
+
+
+def _dense(reader: Any, ids: Any, scores: Any) -> _Found:
+    present = np.zeros(reader.doc_count_all(), dtype=bool)
     present[ids] = True
-    out = np.zeros(n)
+    out = np.zeros(len(present))
     out[ids] = scores
     return _Found(present, out)
+
+
+def _sparse(m: Any, reader: Any) -> tuple[Any, Any]:
+    """:func:`_eval` of ``m`` as ``(documents, scores)``, the documents ascending: for a term (or a
+    filter around one) without a slot for every document of the segment."""
+    kind = type(m)
+    if kind in _BLOCK_MATCHERS or kind is matching.ListMatcher:
+        return _leaf(m, reader)
+    if kind is wrappers.FilterMatcher:
+        ids, scores = _sparse(m.child, reader)
+        listed = _mask_of(reader, m._ids)[ids]
+        kept = ~listed if m._exclude else listed
+        ids, scores = ids[kept], scores[kept]
+        return ids, scores if m.boost == 1.0 else scores * m.boost
+    if kind is matching.NullMatcherClass:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    found = _eval(m, reader)
+    ids = np.flatnonzero(found.present)
+    return ids, found.scores[ids]
+
+
+def _union(m: Any, reader: Any) -> _Found:
+    """A tree of ``UnionMatcher`` (whoosh's OR of several queries, a pattern's OR of its words)
+    evaluated as a whole: a node scores the sum of its two sides where both match, else the one
+    that does, so a document's score is its matching children's scores added in the tree's
+    grouping. Each child is read once, without a slot a document (:func:`_sparse`); then, level by
+    level from the deepest, each document's values move up to their parent node, and two that
+    meet there (its two sides) are added. A document's values stay in tree order, so the two
+    sides of a node are always next to each other."""
+    parents: list[int] = []
+    depths: list[int] = []
+    children: list[tuple[Any, int]] = []
+    stack = [(m, -1, 0)]
+    while stack:
+        node, parent, depth = stack.pop()
+        k = len(parents)
+        parents.append(parent)
+        depths.append(depth)
+        if type(node) is matching.UnionMatcher:
+            stack.append((node.b, k, depth + 1))
+            stack.append((node.a, k, depth + 1))  # popped first: children are met in tree order
+        else:
+            children.append((node, k))
+    parts = [(*_sparse(child, reader), k) for child, k in children]
+    docs = np.concatenate([ids for ids, _, _ in parts])
+    values = np.concatenate([scores for _, scores, _ in parts])
+    nodes = np.concatenate([np.full(len(ids), k, dtype=np.int64) for ids, _, k in parts])
+    order = np.argsort(docs, kind="stable")  # by document, then child in tree order
+    docs, values, nodes = docs[order], values[order], nodes[order]
+    parent_of, depth_of = np.array(parents, dtype=np.int64), np.array(depths, dtype=np.int64)
+    depth = depth_of[nodes]
+    for level in range(max(depths), 0, -1):
+        up = depth == level
+        if not up.any():
+            continue
+        nodes[up] = parent_of[nodes[up]]
+        depth[up] = level - 1
+        pair = np.flatnonzero((docs[1:] == docs[:-1]) & (nodes[1:] == nodes[:-1]))
+        if len(pair):
+            values[pair] = values[pair] + values[pair + 1]  # a.score() + b.score()
+            kept = np.ones(len(docs), dtype=bool)
+            kept[pair + 1] = False
+            docs, values, nodes, depth = docs[kept], values[kept], nodes[kept], depth[kept]
+    return _dense(reader, docs, values)
 
 
 def _bm25(scorer: Any, reader: Any, fieldname: str, ids: Any, weights: Any) -> Any:

@@ -182,8 +182,7 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
             return None
         words[b] = _Word(np.array(got[0], dtype=np.int64), np.array(got[1], dtype=np.float64), None, got[2], n)
     # the documents holding every word, deleted ones left out: one slot a document of the segment
-    holding = _deleted(reader) if reader.has_deletions() else np.zeros(n, dtype=bool)
-    np.logical_not(holding, out=holding)
+    holding = ~_deleted(reader) if reader.has_deletions() else np.ones(n, dtype=bool)
     for w in words.values():
         held = np.zeros(n, dtype=bool)
         held[w.ids] = True
