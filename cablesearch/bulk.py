@@ -213,7 +213,7 @@ def segment_arrays(searcher: Any, q: Any, context: Any) -> tuple[Any, Any] | Non
     if not searcher.is_atomic():
         return None
     try:
-        found = _eval(q.matcher(searcher, context), searcher.reader())
+        found = _eval(q.matcher(searcher, context.set(bulk=True)), searcher.reader())
     except _Unsupported:
         return None
     docs = np.flatnonzero(found.present)
@@ -294,6 +294,8 @@ def _eval(m: Any, reader: Any) -> _Found:
         a, b = _eval(m.a, reader), _eval(m.b, reader)
         present = a.present & ~b.present
         return _Found(present, np.where(present, a.scores, 0.0))
+    if kind is TermUnion:
+        return m.evaluate(reader)
     if kind is combo.ArrayUnionMatcher:
         if not m._scored:
             raise _Unsupported
@@ -529,6 +531,58 @@ def posting_values(reader: Any, fieldname: str, btext: bytes, fmt: Any) -> tuple
         return None
 
 
+class TermUnion(matching.ListMatcher):
+    """What whoosh's ``PreloadedOr`` of the ``Term`` queries of ``terms`` (a pattern's words, each in
+    this segment) matches, made only for :func:`segment_arrays` (a search context with ``bulk``
+    set). whoosh's would look each term up three times (is it there, its matcher, and in
+    ``Term.matcher`` its doc frequency for the weight tree) and pre-read part of every term's
+    postings on construction; this looks each up once. The scores are whoosh's
+    ``ArrayUnionMatcher``'s: ``acc[d] += score * boost``, term by term in order.
+
+    Evaluated when first used: by :func:`_eval`, or as the ``ListMatcher`` of its matches and
+    scores when another matcher walks it (an intersection finds its first match on construction)."""
+
+    def __init__(self, searcher: Any, fieldname: str, terms: list[bytes], boost: float, weighting: Any) -> None:
+        self.searcher, self.fieldname, self.terms = searcher, fieldname, terms
+        self.boost, self.weighting = boost, weighting
+        self.found: _Found | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # ListMatcher's state (``_ids``, ``_i``...) is set when the matches are first asked for
+        if not name.startswith("_") or name.startswith("__") or "found" not in self.__dict__:
+            raise AttributeError(name)
+        found = self.evaluate(self.searcher.reader())
+        docs = np.flatnonzero(found.present)
+        matching.ListMatcher.__init__(self, array("I", docs.astype(np.uint32).tobytes()),
+                                      weights=found.scores[docs].tolist(), term=None)
+        return object.__getattribute__(self, name)
+
+    def evaluate(self, reader: Any) -> _Found:
+        if self.found is not None:
+            return self.found
+        field = reader.schema[self.fieldname]
+        fmt = field.format
+        deleted = _deleted(reader) if reader.has_deletions() else None
+        acc = np.zeros(reader.doc_count_all())
+        for text in self.terms:
+            t = text if isinstance(text, bytes) else field.to_bytes(text)  # as Term.matcher encodes it
+            scorer = self.weighting.scorer(self.searcher, self.fieldname, t)  # as searcher.postings makes it
+            ids, scores = _leaf(reader._terms.matcher(self.fieldname, t, fmt, scorer=scorer), reader)
+            if deleted is not None:
+                kept = ~deleted[ids]
+                ids, scores = ids[kept], scores[kept]
+            acc[ids] += scores * self.boost
+        present = acc > 0  # the array's unset (0) slots are no match
+        self.found = _Found(present, np.where(present, acc, 0.0))
+        return self.found
+
+
+def bulk_context(context: Any) -> bool:
+    """Whether ``context`` is one :func:`segment_arrays` evaluates (a query may answer with a
+    :class:`TermUnion`)."""
+    return bool(getattr(context, "bulk", False)) and getattr(context, "weighting", None) is not None
+
+
 class ConstantScoreQuery(wq.ConstantScoreQuery):
     """whoosh's ``ConstantScoreQuery`` (a date or number range: every match scores the boost),
     whose list of matches comes from :func:`_eval` instead of a walk of its union of terms, one
@@ -673,5 +727,6 @@ def sorted_column(reader: Any, fieldname: str) -> tuple[Any, array] | None:
     return got or None
 
 
-__all__ = ["ConstantScoreQuery", "DateRange", "Every", "NumericRange", "Values", "column_range", "posting_values",
+__all__ = ["ConstantScoreQuery", "DateRange", "Every", "NumericRange", "TermUnion", "Values", "bulk_context",
+           "column_range", "posting_values",
            "postings", "running_sums", "segment_arrays", "segment_scores", "sorted_column", "term_docs"]

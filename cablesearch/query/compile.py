@@ -418,6 +418,8 @@ class _Expanded:
             return matching.NullMatcher()
         if len(present) == 1:
             return wq.Term(fieldname, present[0], boost=self.boost).matcher(searcher, context)
+        if bulk.bulk_context(context) and searcher.is_atomic() and fieldname in searcher.schema:
+            return bulk.TermUnion(searcher, fieldname, list(present), self.boost, context.weighting)
         union = wq.Or([wq.Term(fieldname, t) for t in present], boost=self.boost)
         if len(present) > 2:
             union.matcher_type = wq.Or.ARRAY_MATCHER
