@@ -26,7 +26,6 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from .bulk import segment_arrays
 from .facets import _cached, column_values, segment_values
 from .weighting import WEIGHTING
 
@@ -206,7 +205,9 @@ def _scored_in_bulk(s: Searcher, q: wq.Query, limit: int | None, mask: Any) -> t
     segment's ref ranks order its ties, so no tie needs its ref read). From
     :func:`cablesearch.bulk.segment_arrays`; None when a segment's matchers cannot be evaluated in
     bulk (then the collector walks them)."""
-    import numpy as np
+    import numpy as np  # with bulk: imported on the first search, not when the shell starts
+
+    from .bulk import segment_arrays
 
     context = s.context(weighting=WEIGHTING)
     masked = np.fromiter(mask, dtype=np.int64, count=len(mask)) if mask else None

@@ -25,3 +25,15 @@ def test_build_index_is_still_importable_from_index():
     from cablesearch.index import BuildReport, build_index
 
     assert callable(build_index) and BuildReport.__name__ == "BuildReport"
+
+
+def test_the_shell_starts_without_numpy():
+    """numpy (about 60 ms to import) comes with the first search, not with the shell's start:
+    the shell, its session and the index module load without it."""
+    code = (
+        "import sys\n"
+        "import cablesearch.index, cablesearch.search, cablesearch.shell.app, cablesearch.shell.session\n"
+        "print('numpy' in sys.modules, 'cablesearch.bulk' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
