@@ -1,19 +1,24 @@
-"""Every match of a query with its score, a segment at a time, worked out in bulk.
+"""Every match of a query with its score, a segment at a time, worked out in bulk with numpy.
 
 whoosh ranks by walking its tree of matchers one document at a time: for each match, the
 collector asks the tree for the current document, its score and the next one, and each layer
 (union, intersection, boost, the filter of deleted documents, the term's block reader) answers
 with a Python call. At 250,000 cables a page of ``tag:PREL`` makes about 10 calls for each of
-160,000 matches. :func:`segment_scores` builds the same tree of matchers and then, instead of
-walking it, evaluates it node by node as whole sets: a term's postings are read block by block
-and scored in one list, an intersection is a set intersection of two dicts, a union a merge.
+160,000 matches. :func:`segment_arrays` builds the same tree of matchers and then, instead of
+walking it, evaluates it node by node as whole arrays, one slot a document of the segment (a
+segment holds a few tens of thousands): a term's postings are decoded from their blocks and
+scored in a few vector operations, an intersection is an ``&`` of two masks and an addition, a
+tree of unions (an OR, a pattern's words) one pass that adds each document's values where the
+tree's two sides meet.
 
 The scores are whoosh's, number for number: each node does the arithmetic its matcher does, in
-the same order (``a.score() + b.score()`` for the two sides of an intersection or union as the
-tree was built; ``score * boost`` for a boost; the running sum of a pre-loaded union; the term
-scorer's own ``_score(weight, length)``). A node it does not know (a span, a coordination, a
-constant-score wrapper...) makes it return None, and the search walks the matchers as before.
-``tests/test_bulk.py`` compares every match and score with whoosh's walk.
+the same order and grouping (``a.score() + b.score()`` for the two sides of an intersection or
+union as the tree was built; ``score * boost`` for a boost; the running sum of a pre-loaded union;
+the term scorer's ``bm25(idf, weight, length, avgfl, B, K1)`` written out), on float64 values,
+which numpy adds, multiplies and divides with the same IEEE rounding as Python. A node it does
+not know (a span, a coordination, a constant-score wrapper...) makes it return None, and the
+search walks the matchers as before. ``tests/test_bulk.py`` compares every match and score with
+whoosh's walk.
 """
 
 from __future__ import annotations
