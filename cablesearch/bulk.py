@@ -471,7 +471,9 @@ def _compact_arrays(m: Any, values: bool = False) -> tuple[Any, ...] | None:
         data = buf[stream.tell():nextpos]
         if compression:  # without values, only the head: 4 kind bytes, ids of at most 4 bytes, weights of 4
             data = zlib.decompress(data) if values else zlib.decompressobj().decompress(data, 4 + 8 * count)
-        idtype = _DTYPES[data[0]]
+        idtype = _DTYPES.get(data[0])
+        if idtype is None:
+            raise _Unsupported  # not a block this module knows: whoosh's reader decides
         at = 4 + count * np.dtype(idtype).itemsize
         deltas.append(np.frombuffer(data, idtype, count, 4))
         counts.append(count)
@@ -489,7 +491,9 @@ def _compact_arrays(m: Any, values: bool = False) -> tuple[Any, ...] | None:
         if values:
             if data[2] != _VARIABLE:
                 return None
-            lentype = _DTYPES[data[3]]
+            lentype = _DTYPES.get(data[3])
+            if lentype is None:
+                raise _Unsupported
             lengths.append(np.frombuffer(data, lentype, count, at))
             joined.append(data[at + count * np.dtype(lentype).itemsize:])
         if size < 0:
@@ -536,6 +540,10 @@ def posting_values(reader: Any, fieldname: str, btext: bytes, fmt: Any) -> tuple
         return None
 
 
+#: The attributes ``ListMatcher.__init__`` sets (a :class:`TermUnion` sets them when first used).
+_LIST_STATE = frozenset(vars(matching.ListMatcher([])))
+
+
 class TermUnion(matching.ListMatcher):
     """What whoosh's ``PreloadedOr`` of the ``Term`` queries of ``terms`` (a pattern's words, each in
     this segment) matches, made only for :func:`segment_arrays` (a search context with ``bulk``
@@ -553,14 +561,18 @@ class TermUnion(matching.ListMatcher):
         self.found: _Found | None = None
 
     def __getattr__(self, name: str) -> Any:
-        # ListMatcher's state (``_ids``, ``_i``...) is set when the matches are first asked for
-        if not name.startswith("_") or name.startswith("__") or "found" not in self.__dict__:
+        # ListMatcher's state (``_ids``, ``_i``...) is set, once, when the matches are first asked for
+        if name not in _LIST_STATE or "found" not in self.__dict__ or "_ids" in self.__dict__:
             raise AttributeError(name)
         found = self.evaluate(self.searcher.reader())
         docs = np.flatnonzero(found.present)
         matching.ListMatcher.__init__(self, array("I", docs.astype(np.uint32).tobytes()),
                                       weights=found.scores[docs].tolist(), term=None)
         return object.__getattribute__(self, name)
+
+    def copy(self) -> Any:
+        """A plain ``ListMatcher`` of the matches, at this one's place."""
+        return matching.ListMatcher(self._ids, weights=self._weights, position=self._i)
 
     def evaluate(self, reader: Any) -> _Found:
         if self.found is not None:

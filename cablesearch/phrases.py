@@ -48,7 +48,10 @@ class Phrase(wq.Phrase):
     """whoosh's ``Phrase`` with a faster matcher on one segment (see the module)."""
 
     def matcher(self, searcher: Any, context: Any = None) -> Any:
-        found = _match(self, searcher, context)
+        try:
+            found = _match(self, searcher, context)
+        except _Unsupported:
+            found = None
         if found is None:
             return super().matcher(searcher, context)
         ids, scores = found
@@ -81,17 +84,19 @@ class _Word:
     """One word's postings in the segment: ids (ascending) and weights (None: all 1.0) as arrays;
     values either joined (:class:`~cablesearch.bulk.Values`) or a list of bytes."""
 
-    __slots__ = ("ids", "joined", "listed", "slots", "weights")
+    __slots__ = ("ids", "joined", "listed", "weights")
 
-    def __init__(self, ids: Any, weights: Any, joined: Values | None, listed: list[bytes] | None, n: int) -> None:
+    def __init__(self, ids: Any, weights: Any, joined: Values | None, listed: list[bytes] | None) -> None:
         self.ids, self.weights, self.joined, self.listed = ids, weights, joined, listed
-        self.slots = np.zeros(n, dtype=np.int64)  # document -> its posting (for documents holding the word)
-        self.slots[ids] = np.arange(len(ids))
+
+    def at(self, docs: Any) -> Any:
+        """The places of ``docs`` (each holds the word) in this word's postings."""
+        return np.searchsorted(self.ids, docs)
 
     def keys(self, docs: Any, deltas: Any) -> Any:
         """``doc << 32 | position`` of every position of this word in ``docs`` (each holds it),
         ascending."""
-        at = self.slots[docs]
+        at = self.at(docs)
         if self.joined is not None:
             return _joined_keys(self.joined, at, docs)
         per = [list(accumulate(deltas(self.listed[i]))) for i in at.tolist()]
@@ -113,10 +118,10 @@ def _joined_keys(values: Values, at: Any, docs: Any) -> Any:
     starts, sizes = values.starts[at], values.sizes[at]
     codes = raw[starts]
     if not np.isin(codes, list(_POSITION_TYPES)).all():
-        raise ValueError("a position value of an unknown typecode")
+        raise _Unsupported  # a position value of an unknown typecode: whoosh's matcher decides
     counts = (sizes - 1) // _ITEMSIZES[codes]
     if (counts < 1).any():  # an empty list of positions: not written by CompactPositions
-        raise ValueError("a position value without positions")
+        raise _Unsupported
     keys = np.repeat(docs << 32, counts)
     for code, dtype in _POSITION_TYPES.items():
         chosen = codes == code
@@ -175,12 +180,12 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
     for b in scorers:
         joined = posting_values(reader, fieldname, b, field.format) if deltas is _packed else None
         if joined is not None:
-            words[b] = _Word(joined[0], joined[1], joined[2], None, n)
+            words[b] = _Word(joined[0], joined[1], joined[2], None)
             continue
         got = postings(reader, fieldname, b, field.format)
         if got is None:
             return None
-        words[b] = _Word(np.array(got[0], dtype=np.int64), np.array(got[1], dtype=np.float64), None, got[2], n)
+        words[b] = _Word(np.array(got[0], dtype=np.int64), np.array(got[1], dtype=np.float64), None, got[2])
     # the documents holding every word, deleted ones left out: one slot a document of the segment
     holding = ~_deleted(reader) if reader.has_deletions() else np.ones(n, dtype=bool)
     for w in words.values():
@@ -200,7 +205,7 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
     parts = []
     for b in btexts:
         w = words[b]
-        weights = None if w.weights is None else w.weights[w.slots[docs]]
+        weights = None if w.weights is None else w.weights[w.at(docs)]
         try:
             parts.append(_bm25(scorers[b], reader, fieldname, docs, weights))
         except _Unsupported:

@@ -23,6 +23,8 @@ QUERIES = [
     "(tag:PREL OR tag:PGOV) AND NOT (moscow OR russia)", "NOT (tag:PREL OR moscow)", "fsb^2 OR moscow^0.5",
     '"human rights"^0.5 iran', "subject:russia", "entity:Intel", "redacted:yes AND class:confidential",
     "a* AND tag:PREL", "te?t", "refs:*", "para:s", "origin:moscow OR origin:secstate", "resum* dialog*",
+    # patterns of two words in a segment, boosted: whoosh multiplies their sum, not each score
+    "body:bet*^0.7", "body:amo*^1.1", "body:afg*^1.3", "gov*^0.3",
 ]
 
 
@@ -227,3 +229,39 @@ def test_a_blocks_ids_and_weights_read_from_its_start_are_the_unpickled_ones(com
     odd = pickle.dumps(([1, 2, 3], None, ()), 2)  # ids as a list: not whoosh's layout
     assert _ids_and_weights(zlib.compress(odd) if compressed else odd, compressed, 3) is None
     assert checked == 36
+
+
+def test_a_pattern_in_a_bulk_context_walks_as_whooshs_union(updated_index_path):
+    """In a bulk context a pattern of more than two words answers with a ``TermUnion``: evaluated
+    on first use, it walks like whoosh's pre-loaded union (the same matches and scores), a copy
+    goes on from the same place, and probing an attribute does not restart it."""
+    from cablesearch.bulk import TermUnion
+
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        context = s.context(weighting=WEIGHTING)
+        q = _compiled(s, "gov*")
+        walked = 0
+        for leaf, _ in s.leaf_searchers():
+            # the pattern's part for each field (body, subject...), whoosh's and ours
+            theirs = list(_unions(q.matcher(leaf, context), lambda m: type(m).__name__ == "ArrayUnionMatcher"))
+            ours = list(_unions(q.matcher(leaf, context.set(bulk=True)), lambda m: isinstance(m, TermUnion)))
+            assert len(ours) == len(theirs)
+            for m, whooshs in zip(ours, theirs, strict=True):
+                assert _walk(m.copy()) == _walk(whooshs)
+                m.next()
+                m.next()
+                here = m.id()
+                assert not hasattr(m, "_nosuchattribute")
+                assert m.id() == here
+                assert _walk(m.copy()) == _walk(m)
+                walked += 1
+        assert walked
+
+
+def _unions(m, wanted):
+    if wanted(m):
+        yield m
+        return
+    for child in m.children():
+        yield from _unions(child, wanted)

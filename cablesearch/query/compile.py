@@ -418,7 +418,9 @@ class _Expanded:
             return matching.NullMatcher()
         if len(present) == 1:
             return wq.Term(fieldname, present[0], boost=self.boost).matcher(searcher, context)
-        if bulk.bulk_context(context) and searcher.is_atomic() and fieldname in searcher.schema:
+        if len(present) > 2 and bulk.bulk_context(context) and searcher.is_atomic() and fieldname in searcher.schema:
+            # whoosh's pre-loaded union (below), looked up and scored in bulk: the same sums; two
+            # terms stay a plain Or, whose boost multiplies their sum, not each score
             return bulk.TermUnion(searcher, fieldname, list(present), self.boost, context.weighting)
         union = wq.Or([wq.Term(fieldname, t) for t in present], boost=self.boost)
         if len(present) > 2:
