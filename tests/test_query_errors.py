@@ -98,6 +98,8 @@ COMPILE_CASES = [
      "nothing left to search: the index does not keep 'a' (common words, single letters, punctuation)", 0, 2),
     ("tag:a,b", SYNTAX, "'tag' takes one value at a time; for either, write tag:(a OR b)", 0, 7),
     ('class:"secret"~2', SYNTAX, "proximity (~) is for text and names; 'class' holds whole values", 0, 16),
+    ("(iran^0.00000000000000000000000000000000000000000000000000001)^0.00000000000000000000000000000000000000000000000000001",
+     QueryError, "boosts multiply to less than 1e-100: too small to rank by", 1, 61),
 ]
 
 

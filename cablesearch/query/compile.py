@@ -67,6 +67,9 @@ MAX_PATTERNS = 4
 #: Most date and number terms in one query: whoosh reads each as a few dozen index terms
 #: (600 ``date:2009..2010`` take 8 s on a 41-cable index).
 MAX_RANGES = 20
+#: Smallest product of nested boosts: below it, scores times the boost round towards 0.
+MIN_BOOST = 1e-100
+
 #: Leading characters a fuzzy word must get right (whoosh's default; keeps it fast).
 FUZZY_PREFIX = 1
 #: Most subqueries under one whoosh ``And``: whoosh chains an And's matchers one inside the next, so
@@ -235,6 +238,9 @@ class _Compiler:
             inner = self.compile(node.item, 1.0)
             return None if inner is None else wq.Not(_standalone(inner))
         if isinstance(node, Boost):
+            if boost * node.factor < MIN_BOOST:  # nested boosts: scores would round to 0 and drop matches
+                raise QueryError(f"boosts multiply to less than {MIN_BOOST:g}: too small to rank by", self.text,
+                                 node.start, node.end)
             return self.compile(node.node, boost * node.factor)
         if isinstance(node, MatchAll):
             return _leaf(bulk.Every(boost=boost), node)
