@@ -4,9 +4,11 @@
 ``limit`` ``(docnum, score)`` in **one pass** over the matches (whoosh's own top-N collector
 skips blocks, so its total needs a second run of the query; here every match is visited once and
 counted). By relevance, every match's score comes from :mod:`cablesearch.bulk` (the matchers
-evaluated as whole sets, whoosh's scores to the last digit) and the page is picked from those
-with C-speed heaps; a query bulk cannot evaluate is walked by a collector that offers each
-match to a bounded heap, as is a sort by date (no scores needed).
+evaluated as whole arrays, whoosh's scores to the last bit); each segment keeps its first
+``limit`` by score and then ref (``np.partition``, and the segment's ref ranks for the ties at
+its cut), and only those few are compared across segments. A query bulk cannot evaluate is
+walked by a collector that offers each match to a bounded heap, as is a sort by date (no
+scores needed).
 
 The order is total: the key (score, highest first, or date) and then the cable's ref, so pages
 never overlap. Only the cables tied with the last one kept need their ref: the collector keeps
