@@ -39,11 +39,12 @@ from whoosh import formats, matching, scoring
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import combo, wrappers
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length, to_sortable
 
 from .codec import _KIND_NONE, _KIND_ONE, _VARIABLE, CompactLeafMatcher, unpack_block
 from .facets import _cached
-from .weighting import field_length_codes, field_lengths
+from .weighting import BM25F, field_length_codes, field_lengths
 
 #: A length byte decoded as whoosh's ``doc_field_length`` decodes it (0 -> 0).
 _LENGTHS = [byte_to_length(b) for b in range(256)]
@@ -299,7 +300,7 @@ def _eval(m: Any, reader: Any) -> _Found:
         a, b = _eval(m.a, reader), _eval(m.b, reader)
         present = a.present & ~b.present
         return _Found(present, np.where(present, a.scores, 0.0))
-    if kind is TermUnion:
+    if kind is TermUnion or kind is TermLeaf:
         return m.evaluate(reader)
     if kind is combo.ArrayUnionMatcher:
         if not m._scored:
@@ -356,6 +357,8 @@ def _sparse(m: Any, reader: Any) -> tuple[Any, Any]:
     kind = type(m)
     if kind in _BLOCK_MATCHERS or kind is matching.ListMatcher:
         return _leaf(m, reader)
+    if kind is TermLeaf or kind is TermUnion:
+        return m.sparse(reader)
     if kind is wrappers.FilterMatcher:
         ids, scores = _sparse(m.child, reader)
         listed = _mask_of(reader, m._ids)[ids]
@@ -417,7 +420,11 @@ def _union(m: Any, reader: Any) -> _Found:
 def _bm25(scorer: Any, reader: Any, fieldname: str, ids: Any, weights: Any) -> Any:
     """``BM25FScorer._score(w, length)`` (that is ``whoosh.scoring.bm25``) of each posting, written
     out as whole-array operations: the same operations on the same values in the same order."""
-    idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+    return _bm25_of(scorer.idf, scorer.avgfl, scorer.B, scorer.K1, reader, fieldname, ids, weights)
+
+
+def _bm25_of(idf: float, avgfl: float, B: float, K1: float, reader: Any, fieldname: str, ids: Any, weights: Any,
+             ) -> Any:
     codes = field_length_codes(reader, fieldname)
     if codes is not None:
         lengths = _LENGTHS_F[np.frombuffer(codes, dtype=np.uint8)[ids]]
@@ -540,64 +547,188 @@ def posting_values(reader: Any, fieldname: str, btext: bytes, fmt: Any) -> tuple
         return None
 
 
-#: The attributes ``ListMatcher.__init__`` sets (a :class:`TermUnion` sets them when first used).
-_LIST_STATE = frozenset(vars(matching.ListMatcher([])))
+#: The weightings whose BM25F scorers :func:`_term_scores` works out (ours, and whoosh's it extends).
+_BM25F = (BM25F, scoring.BM25F)
 
+class _Lazy(matching.Matcher):
+    """A matcher made only for :func:`segment_arrays` (a search context with ``bulk`` set), whose
+    matches are worked out when first used: by :func:`_eval` (:meth:`evaluate`), or walked, from
+    the same arrays, when another matcher walks it (an intersection finds its first match on
+    construction)."""
 
-class TermUnion(matching.ListMatcher):
-    """What whoosh's ``PreloadedOr`` of the ``Term`` queries of ``terms`` (a pattern's words, each in
-    this segment) matches, made only for :func:`segment_arrays` (a search context with ``bulk``
-    set). whoosh's would look each term up three times (is it there, its matcher, and in
-    ``Term.matcher`` its doc frequency for the weight tree) and pre-read part of every term's
-    postings on construction; this looks each up once. The scores are whoosh's
-    ``ArrayUnionMatcher``'s: ``acc[d] += score * boost``, term by term in order.
-
-    Evaluated when first used: by :func:`_eval`, or as the ``ListMatcher`` of its matches and
-    scores when another matcher walks it (an intersection finds its first match on construction)."""
-
-    def __init__(self, searcher: Any, fieldname: str, terms: list[bytes], boost: float, weighting: Any) -> None:
-        self.searcher, self.fieldname, self.terms = searcher, fieldname, terms
-        self.boost, self.weighting = boost, weighting
+    def __init__(self, searcher: Any, boost: float, weighting: Any) -> None:
+        self.searcher, self.boost, self.weighting = searcher, boost, weighting
         self.found: _Found | None = None
+        self._i = 0
 
-    def __getattr__(self, name: str) -> Any:
-        # ListMatcher's state (``_ids``, ``_i``...) is set, once, when the matches are first asked for
-        if name not in _LIST_STATE or "found" not in self.__dict__ or "_ids" in self.__dict__:
-            raise AttributeError(name)
-        found = self.evaluate(self.searcher.reader())
-        docs = np.flatnonzero(found.present)
-        matching.ListMatcher.__init__(self, array("I", docs.astype(np.uint32).tobytes()),
-                                      weights=found.scores[docs].tolist(), term=None)
-        return object.__getattribute__(self, name)
+    def evaluate(self, reader: Any) -> _Found:
+        if self.found is None:
+            self.found = self._work_out(reader)
+        return self.found
+
+    def _work_out(self, reader: Any) -> _Found:
+        raise NotImplementedError
+
+    def sparse(self, reader: Any) -> tuple[Any, Any]:
+        """``(documents, scores)``: the matches, ascending, and their scores."""
+        got = self.__dict__.get("_sparse")
+        if got is None:
+            found = self.evaluate(reader)
+            docs = np.flatnonzero(found.present)
+            got = self.__dict__["_sparse"] = (docs, found.scores[docs])
+        return got
+
+    def _walked(self) -> tuple[Any, Any]:
+        return self.sparse(self.searcher.reader())
+
+    # whoosh's matcher protocol, on the arrays
+    def is_active(self) -> bool:
+        return self._i < len(self._walked()[0])
+
+    def id(self) -> int:
+        return int(self._walked()[0][self._i])
+
+    def next(self) -> None:
+        self._i += 1
+
+    def skip_to(self, id: int) -> None:
+        docs = self._walked()[0]
+        if self._i < len(docs) and docs[self._i] < id:
+            self._i = int(np.searchsorted(docs, id))
+
+    def reset(self) -> None:
+        self._i = 0
+
+    def score(self) -> float:
+        return float(self._walked()[1][self._i])
+
+    def weight(self) -> float:
+        return self.score()
+
+    def all_ids(self) -> Any:
+        return iter(self._walked()[0][self._i:].tolist())
+
+    def supports(self, astype: str) -> bool:
+        return False
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def max_quality(self) -> float:
+        scores = self._walked()[1]
+        return float(scores.max()) if len(scores) else 0.0
+
+    def block_quality(self) -> float:
+        return self.max_quality()
 
     def copy(self) -> Any:
         """A plain ``ListMatcher`` of the matches, at this one's place."""
-        return matching.ListMatcher(self._ids, weights=self._weights, position=self._i)
+        docs, scores = self._walked()
+        return matching.ListMatcher(array("I", docs.astype(np.uint32).tobytes()), weights=scores.tolist(),
+                                    position=self._i)
 
-    def evaluate(self, reader: Any) -> _Found:
-        if self.found is not None:
-            return self.found
+    def term(self) -> None:
+        return None
+
+
+class TermLeaf(_Lazy):
+    """What whoosh's ``Term.matcher`` matches (the term's postings, deleted documents left out,
+    scored by the weighting's scorer, times the boost), from the term's info looked up once: the
+    matcher whoosh makes looks the term up three times (is it there, its scorer's best score, its
+    postings) and reads its first block; an AND then walks to its first match."""
+
+    def __init__(self, searcher: Any, fieldname: str, btext: bytes, terminfo: Any, boost: float,
+                 weighting: Any) -> None:
+        super().__init__(searcher, boost, weighting)
+        self.fieldname, self.btext, self.terminfo = fieldname, btext, terminfo
+
+    def _work_out(self, reader: Any) -> _Found:
+        return _dense(reader, *self.sparse(reader))
+
+    def sparse(self, reader: Any) -> tuple[Any, Any]:
+        got = self.__dict__.get("_sparse")
+        if got is None:
+            ids, scores = _term_scores(self.searcher, reader, self.fieldname, self.btext, self.terminfo,
+                                       self.weighting)
+            got = self.__dict__["_sparse"] = (ids, scores if self.boost == 1.0 else scores * self.boost)
+        return got
+
+
+class TermUnion(_Lazy):
+    """What whoosh's ``PreloadedOr`` of the ``Term`` queries of ``terms`` (a pattern's words, each in
+    this segment) matches. whoosh's would look each term up three times and pre-read 2,048
+    documents of every term's postings on construction; this looks each up once. The scores are
+    whoosh's ``ArrayUnionMatcher``'s: ``acc[d] += score * boost``, term by term in order."""
+
+    def __init__(self, searcher: Any, fieldname: str, terms: list[bytes], boost: float, weighting: Any) -> None:
+        super().__init__(searcher, boost, weighting)
+        self.fieldname, self.terms = fieldname, terms
+
+    def _work_out(self, reader: Any) -> _Found:
         field = reader.schema[self.fieldname]
-        fmt = field.format
-        deleted = _deleted(reader) if reader.has_deletions() else None
         acc = np.zeros(reader.doc_count_all())
         for text in self.terms:
             t = text if isinstance(text, bytes) else field.to_bytes(text)  # as Term.matcher encodes it
-            scorer = self.weighting.scorer(self.searcher, self.fieldname, t)  # as searcher.postings makes it
-            ids, scores = _leaf(reader._terms.matcher(self.fieldname, t, fmt, scorer=scorer), reader)
-            if deleted is not None:
-                kept = ~deleted[ids]
-                ids, scores = ids[kept], scores[kept]
+            ids, scores = _term_scores(self.searcher, reader, self.fieldname, t, reader.term_info(self.fieldname, t),
+                                       self.weighting)
             acc[ids] += scores * self.boost
         present = acc > 0  # the array's unset (0) slots are no match
-        self.found = _Found(present, np.where(present, acc, 0.0))
-        return self.found
+        return _Found(present, np.where(present, acc, 0.0))
+
+
+def _term_scores(searcher: Any, reader: Any, fieldname: str, btext: bytes, terminfo: Any, weighting: Any,
+                 ) -> tuple[Any, Any]:
+    """``(documents, scores)`` of a term whose info is ``terminfo``, as ``searcher.postings`` makes
+    and scores it: its postings without the deleted documents, each scored by
+    ``weighting.scorer(searcher, fieldname, btext)`` (for BM25F, whose numbers come from the
+    parent searcher: idf, average field length; and the weighting's B and K1)."""
+    field = reader.schema[fieldname]
+    m = reader._terms._codec.postings_reader(reader._terms._postfile, terminfo, field.format, term=(fieldname, btext))
+    got = _posting_arrays(m)
+    if got is None:
+        raise _Unsupported
+    ids, weights = got
+    if len(ids) and (ids[-1] >= reader.doc_count_all() or ids[0] < 0):
+        raise _Unsupported
+    if not field.scorable:  # whoosh's WeightScorer: the weight is the score
+        scores = weights if weights is not None else np.ones(len(ids))
+    else:
+        parent = searcher.get_parent()
+        B = weighting._field_B.get(fieldname, weighting.B)
+        scores = _bm25_of(parent.idf(fieldname, btext), parent.avg_field_length(fieldname) or 1, B, weighting.K1,
+                          reader, fieldname, ids, weights)
+    if reader.has_deletions():
+        kept = ~_deleted(reader)[ids]
+        ids, scores = ids[kept], scores[kept]
+    return ids, scores
+
+
+class Term(wq.Term):
+    """whoosh's ``Term``; in a bulk search of one segment (:func:`bulk_context`), a
+    :class:`TermLeaf` instead of whoosh's matcher: the same matches and scores."""
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        if not bulk_context(context) or not searcher.is_atomic() or self.minquality:
+            return super().matcher(searcher, context)
+        if self.fieldname not in searcher.schema:
+            return matching.NullMatcher()
+        try:
+            btext = searcher.schema[self.fieldname].to_bytes(self.text)
+        except ValueError:
+            return matching.NullMatcher()
+        reader = searcher.reader()
+        try:
+            terminfo = reader.term_info(self.fieldname, btext)
+        except TermNotFound:
+            return matching.NullMatcher()
+        return TermLeaf(searcher, self.fieldname, btext, terminfo, self.boost, context.weighting)
 
 
 def bulk_context(context: Any) -> bool:
-    """Whether ``context`` is one :func:`segment_arrays` evaluates (a query may answer with a
+    """Whether ``context`` is one :func:`segment_arrays` evaluates, with a weighting whose scorers
+    :func:`_term_scores` reproduces (a query may then answer with a :class:`TermLeaf` or a
     :class:`TermUnion`)."""
-    return bool(getattr(context, "bulk", False)) and getattr(context, "weighting", None) is not None
+    return bool(getattr(context, "bulk", False)) and type(getattr(context, "weighting", None)) in _BM25F
 
 
 class ConstantScoreQuery(wq.ConstantScoreQuery):
@@ -744,6 +875,6 @@ def sorted_column(reader: Any, fieldname: str) -> tuple[Any, array] | None:
     return got or None
 
 
-__all__ = ["ConstantScoreQuery", "DateRange", "Every", "NumericRange", "TermUnion", "Values", "bulk_context",
-           "column_range", "posting_values",
-           "postings", "running_sums", "segment_arrays", "segment_scores", "sorted_column", "term_docs"]
+__all__ = ["ConstantScoreQuery", "DateRange", "Every", "NumericRange", "Term", "TermLeaf", "TermUnion", "Values",
+           "bulk_context", "column_range", "posting_values", "postings", "running_sums", "segment_arrays",
+           "segment_scores", "sorted_column", "term_docs"]

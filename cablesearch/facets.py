@@ -253,7 +253,7 @@ def leaf_docs(leaf: Any, q: Any) -> set[int]:
                         break
                     out -= leaf_docs(leaf, p)
                 return out
-    if kind is wq.Term:
+    if issubclass(kind, wq.Term) and not issubclass(kind, wq.MultiTerm):  # wq.Term, bulk.Term
         from .bulk import term_docs  # bulk -> weighting -> facets: imported when first needed
 
         found = term_docs(leaf.reader(), q.fieldname, q.text)

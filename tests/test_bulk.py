@@ -265,3 +265,33 @@ def _unions(m, wanted):
         return
     for child in m.children():
         yield from _unions(child, wanted)
+
+
+@pytest.mark.parametrize("which", ["updated", "legacy"])
+def test_a_term_in_a_bulk_context_walks_as_whooshs_matcher(request, which):
+    """In a bulk context a term answers with a ``TermLeaf`` (its info looked up once): walked, it
+    gives whoosh's matches and scores, deleted documents left out, and skips as whoosh's does."""
+    from whoosh import query as wq
+
+    from cablesearch import bulk
+
+    with open_index(request.getfixturevalue(f"{which}_index_path")) as ix:
+        s = ix.searcher()
+        context = s.context(weighting=WEIGHTING)
+        checked = 0
+        for leaf, _ in s.leaf_searchers():
+            for field, text, boost in [("body", "moscow", 1.0), ("body", "human", 0.7), ("tag", "prel", 1.0),
+                                       ("org", "fsb", 2.0), ("body", "nosuchwordatall", 1.0)]:
+                ours = bulk.Term(field, text, boost=boost).matcher(leaf, context.set(bulk=True))
+                theirs = wq.Term(field, text, boost=boost).matcher(leaf, context)
+                assert _walk(ours) == _walk(theirs), (field, text)
+                ours = bulk.Term(field, text, boost=boost).matcher(leaf, context.set(bulk=True))
+                theirs = wq.Term(field, text, boost=boost).matcher(leaf, context)
+                every = _walk(wq.Term(field, text, boost=boost).matcher(leaf, context))
+                if len(every) > 2:
+                    target = sorted(every)[len(every) // 2]
+                    ours.skip_to(target)
+                    theirs.skip_to(target)
+                    assert (ours.id(), ours.score()) == (theirs.id(), theirs.score())
+                    checked += 1
+        assert checked

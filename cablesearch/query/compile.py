@@ -319,7 +319,7 @@ class _Compiler:
     def words_query(self, name: str, tokens: list[tuple[str, int]], user_slop: int, boost: float,
                     node: Node) -> wq.Query:
         if len(tokens) == 1:
-            return wq.Term(name, tokens[0][0], boost=boost)
+            return bulk.Term(name, tokens[0][0], boost=boost)
         if fields_table.FIELD_BY_NAME[name].kind not in ("text", "entity"):
             raise self.error(f"'{name}' takes one value at a time; for either, write {name}:(a OR b)", node)
         # Positions skip what the analyzer dropped; allow those gaps, never an entity gap.
@@ -423,12 +423,12 @@ class _Expanded:
         if not present:
             return matching.NullMatcher()
         if len(present) == 1:
-            return wq.Term(fieldname, present[0], boost=self.boost).matcher(searcher, context)
+            return bulk.Term(fieldname, present[0], boost=self.boost).matcher(searcher, context)
         if len(present) > 2 and bulk.bulk_context(context) and searcher.is_atomic() and fieldname in searcher.schema:
             # whoosh's pre-loaded union (below), looked up and scored in bulk: the same sums; two
             # terms stay a plain Or, whose boost multiplies their sum, not each score
             return bulk.TermUnion(searcher, fieldname, list(present), self.boost, context.weighting)
-        union = wq.Or([wq.Term(fieldname, t) for t in present], boost=self.boost)
+        union = wq.Or([bulk.Term(fieldname, t) for t in present], boost=self.boost)
         if len(present) > 2:
             union.matcher_type = wq.Or.ARRAY_MATCHER
         return union.matcher(searcher, context)
