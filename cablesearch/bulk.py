@@ -28,6 +28,7 @@ import pickle
 import re
 import struct
 import sys
+import weakref
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
@@ -705,23 +706,51 @@ def _term_scores(searcher: Any, reader: Any, fieldname: str, btext: bytes, termi
 
 class Term(wq.Term):
     """whoosh's ``Term``; in a bulk search of one segment (:func:`bulk_context`), a
-    :class:`TermLeaf` instead of whoosh's matcher: the same matches and scores."""
+    :class:`TermLeaf` instead of whoosh's matcher: the same matches and scores. The term's info is
+    looked up once per segment reader: an OR asks each of its terms how many cables it matches
+    (``estimate_size``, to shape its tree) before asking for its matcher."""
+
+    def _info(self, reader: Any, btext: bytes) -> Any:
+        """The term's info in a segment reader (None: not there), looked up once per reader."""
+        infos = self.__dict__.get("_infos")
+        if infos is None:
+            infos = self.__dict__["_infos"] = weakref.WeakKeyDictionary()
+        mine = infos.get(reader)
+        if mine is None:
+            mine = infos[reader] = {}
+        key = (self.fieldname, btext)  # a copy shares the cache, and may have another text
+        if key not in mine:
+            try:
+                mine[key] = reader.term_info(self.fieldname, btext)
+            except TermNotFound:
+                mine[key] = None
+        return mine[key]
+
+    def _btext(self, schema: Any) -> bytes | None:
+        if self.fieldname not in schema:
+            return None
+        try:
+            return schema[self.fieldname].to_bytes(self.text)
+        except ValueError:
+            return None
+
+    def estimate_size(self, ixreader: Any) -> int:
+        btext = self._btext(ixreader.schema)
+        if btext is None or not hasattr(ixreader, "_terms"):
+            return super().estimate_size(ixreader)
+        info = self._info(ixreader, btext)
+        return 0 if info is None else info.doc_frequency()
 
     def matcher(self, searcher: Any, context: Any = None) -> Any:
         if not bulk_context(context) or not searcher.is_atomic() or self.minquality:
             return super().matcher(searcher, context)
-        if self.fieldname not in searcher.schema:
+        btext = self._btext(searcher.schema)
+        if btext is None:
             return matching.NullMatcher()
-        try:
-            btext = searcher.schema[self.fieldname].to_bytes(self.text)
-        except ValueError:
+        info = self._info(searcher.reader(), btext)
+        if info is None:
             return matching.NullMatcher()
-        reader = searcher.reader()
-        try:
-            terminfo = reader.term_info(self.fieldname, btext)
-        except TermNotFound:
-            return matching.NullMatcher()
-        return TermLeaf(searcher, self.fieldname, btext, terminfo, self.boost, context.weighting)
+        return TermLeaf(searcher, self.fieldname, btext, info, self.boost, context.weighting)
 
 
 def bulk_context(context: Any) -> bool:

@@ -32,6 +32,8 @@ from whoosh.writing import PostingPool, SegmentWriter
 RUN_BATCH = 1024
 #: The stem cache is dropped (not trimmed) past this many words; stemming is a pure function.
 STEM_CACHE_MAX = 400_000
+#: word -> stem, per stemming function (see :class:`StemmingChain`).
+_STEMS: dict[Callable[[str], str], dict[str, str]] = {}
 
 
 class BatchPostingPool(PostingPool):
@@ -117,7 +119,9 @@ class StemmingChain:
         self.finditer = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*", tok.expression.flags).finditer
         self.stemfn: Callable[[str], str] = stem.stemfn
         self.ignore = stem.ignore
-        self.cache: dict[str, str] = {}
+        # shared by every chain of the same stemmer in the process: a search's highlighter makes a
+        # chain per query, and would otherwise stem each page's words afresh
+        self.cache: dict[str, str] = _STEMS.setdefault(self.stemfn, {})
         self.ok = True
 
     def tokens(self, text: str, start_char: int = 0, start_pos: int = 0) -> Iterator[tuple[int, str, str, int, int]]:

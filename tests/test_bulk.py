@@ -295,3 +295,26 @@ def test_a_term_in_a_bulk_context_walks_as_whooshs_matcher(request, which):
                     assert (ours.id(), ours.score()) == (theirs.id(), theirs.score())
                     checked += 1
         assert checked
+
+
+def test_a_terms_size_estimate_is_whooshs_and_follows_a_copy(updated_index_path):
+    """``bulk.Term`` keeps each segment's term info for its matcher; its size estimate (which
+    shapes an OR's tree, so the order scores are added in) is whoosh's, and a copy given another
+    text (whoosh's ``replace``) does not answer with the first text's info."""
+    from whoosh import query as wq
+
+    from cablesearch import bulk
+
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        for leaf, _ in s.leaf_searchers():
+            reader = leaf.reader()
+            for field, text in [("body", "moscow"), ("tag", "prel"), ("body", "nosuchwordatall"), ("nosuch", "x")]:
+                assert bulk.Term(field, text).estimate_size(reader) == wq.Term(field, text).estimate_size(reader)
+            q = bulk.Term("body", "moscow")
+            q.estimate_size(reader)
+            other = q.replace("body", "moscow", "russia")
+            assert other.estimate_size(reader) == wq.Term("body", "russia").estimate_size(reader)
+            assert q.estimate_size(reader) == wq.Term("body", "moscow").estimate_size(reader)
+        whole = s.reader()  # several segments: whoosh's own estimate
+        assert bulk.Term("body", "moscow").estimate_size(whole) == wq.Term("body", "moscow").estimate_size(whole)
