@@ -772,6 +772,14 @@ class ConstantScoreQuery(wq.ConstantScoreQuery):
         context = context or SearchContext()
         if context.needs_current or not searcher.is_atomic():
             return super().matcher(searcher, context)
+        try:
+            docs = _range_docs(self.child, searcher.reader())
+        except _Unsupported:
+            docs = None
+        if docs is not None:
+            if not len(docs):
+                return matching.NullMatcher()
+            return matching.ListMatcher(array("I", docs.astype(np.uint32).tobytes()), all_weights=self.score)
         m = self.child.matcher(searcher, context)
         if isinstance(m, matching.NullMatcherClass):
             return m
@@ -780,6 +788,63 @@ class ConstantScoreQuery(wq.ConstantScoreQuery):
         except _Unsupported:
             return super().matcher(searcher, context)
         return matching.ListMatcher(ids, all_weights=self.score, term=m.term())
+
+
+def _range_docs(q: Any, reader: Any) -> Any:
+    """The live documents of one segment reader matching a numeric range as whoosh compiles it (an
+    ``Or``, or one, of ``Term`` and ``TermRange`` over the trie terms), ascending; None for any
+    other query. Only the documents: the range scores every match the same. The terms of a
+    ``TermRange`` come with their info from one ordered walk of the term table, as ``TermRange``
+    lists them; whoosh would then look each up again, and build and walk a matcher for it."""
+    from whoosh.query import ranges, terms
+
+    parts = q.subqueries if type(q) is wq.Or else [q]
+    if not all(type(p) in (terms.Term, ranges.TermRange) for p in parts) or not hasattr(reader, "_terms"):
+        return None
+    present = np.zeros(reader.doc_count_all(), dtype=bool)
+    for part in parts:
+        if part.fieldname not in reader.schema:
+            continue
+        for info in (_range_infos(part, reader) if type(part) is ranges.TermRange else _term_infos(part, reader)):
+            codec_reader = reader._terms._codec.postings_reader
+            got = _posting_arrays(codec_reader(reader._terms._postfile, info, reader.schema[part.fieldname].format))
+            if got is None:
+                raise _Unsupported
+            ids = got[0]
+            if len(ids) and (ids[-1] >= len(present) or ids[0] < 0):
+                raise _Unsupported
+            present[ids] = True
+    if reader.has_deletions():
+        present &= ~_deleted(reader)
+    return np.flatnonzero(present)
+
+
+def _term_infos(q: Any, reader: Any) -> Any:
+    try:
+        btext = reader.schema[q.fieldname].to_bytes(q.text)
+        yield reader.term_info(q.fieldname, btext)
+    except (ValueError, TermNotFound):
+        return
+
+
+def _range_infos(q: Any, reader: Any) -> Any:
+    """The infos of the terms ``TermRange._btexts`` lists, in the same walk (with their infos)."""
+    field = reader.schema[q.fieldname]
+    try:
+        start = b"" if q.start is None else field.to_bytes(q.start)
+        end = b"\xff\xff\xff\xff" if q.end is None else field.to_bytes(q.end)
+    except ValueError:
+        return
+    for (fieldname, t), info in reader._terms.items_from(q.fieldname, start):
+        if fieldname != q.fieldname:
+            break
+        if t == start and q.startexcl:
+            continue
+        if t == end and q.endexcl:
+            break
+        if t > end:
+            break
+        yield info
 
 
 class Every(wq.Every):

@@ -318,3 +318,29 @@ def test_a_terms_size_estimate_is_whooshs_and_follows_a_copy(updated_index_path)
             assert q.estimate_size(reader) == wq.Term("body", "moscow").estimate_size(reader)
         whole = s.reader()  # several segments: whoosh's own estimate
         assert bulk.Term("body", "moscow").estimate_size(whole) == wq.Term("body", "moscow").estimate_size(whole)
+
+
+@pytest.mark.parametrize("startexcl", [False, True])
+@pytest.mark.parametrize("endexcl", [False, True])
+def test_a_range_of_terms_lists_whooshs_documents(updated_index_path, startexcl, endexcl):
+    """A numeric range's documents are read from one ordered walk of the term table: the same
+    documents as whoosh's ``TermRange`` and ``Term`` queries, each end in or out, deleted
+    documents left out (here on the tags, whose terms are easy to pick ends from)."""
+    from whoosh import query as wq
+
+    from cablesearch.bulk import _range_docs
+
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        checked = 0
+        for leaf, _ in s.leaf_searchers():
+            reader = leaf.reader()
+            tags = sorted(reader.lexicon("tag"))
+            assert len(tags) > 6
+            for low, high in [(tags[1], tags[-2]), (tags[2], tags[2]), (None, tags[3]), (tags[-3], None)]:
+                q = wq.TermRange("tag", low, high, startexcl=startexcl, endexcl=endexcl)
+                assert _range_docs(q, reader).tolist() == sorted(set(q.docs(leaf))), (low, high)
+                both = wq.Or([q, wq.Term("tag", tags[0]), wq.Term("tag", b"nosuchtag")])
+                assert _range_docs(both, reader).tolist() == sorted(set(both.docs(leaf)))
+                checked += 1
+        assert checked
