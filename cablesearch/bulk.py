@@ -612,6 +612,15 @@ class _Lazy(matching.Matcher):
     def supports(self, astype: str) -> bool:
         return False
 
+    def value(self) -> Any:
+        raise _Unsupported  # no posting values: a span query walks whoosh's own matchers instead
+
+    def value_as(self, astype: str) -> Any:
+        raise _Unsupported
+
+    def spans(self) -> Any:
+        raise _Unsupported
+
     def supports_block_quality(self) -> bool:
         return False
 

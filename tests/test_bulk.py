@@ -344,3 +344,28 @@ def test_a_range_of_terms_lists_whooshs_documents(updated_index_path, startexcl,
                 assert _range_docs(both, reader).tolist() == sorted(set(both.docs(leaf)))
                 checked += 1
         assert checked
+
+
+def test_a_span_query_over_bulk_terms_falls_back_to_whooshs_walk(updated_index_path):
+    """A span query (not made by the query language, but a script may pass one) needs posting
+    values a bulk term does not keep: bulk evaluation declines it, and the search walks whoosh's
+    matchers, with whoosh's answer."""
+    from whoosh.query import spans
+
+    from cablesearch import bulk
+
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        context = s.context(weighting=WEIGHTING)
+        q = spans.SpanNear(bulk.Term("body", "human"), bulk.Term("body", "right"))
+        for leaf, _ in s.leaf_searchers():
+            assert segment_scores(leaf, q, context) is None
+        theirs = spans.SpanNear(wq_term("body", "human"), wq_term("body", "right"))
+        assert ordering.ordered(s, q, "relevance", 10) == ordering.ordered(s, theirs, "relevance", 10)
+        assert ordering.ordered(s, q, "relevance", 10)[0] > 0
+
+
+def wq_term(field, text):
+    from whoosh import query as wq
+
+    return wq.Term(field, text)
