@@ -331,17 +331,24 @@ _LENGTHS_F = np.array(_LENGTHS, dtype=np.float64)
 def _leaf(m: Any, reader: Any) -> tuple[Any, Any]:
     """``(documents, scores)`` of a term's matcher: its postings, scored by its scorer."""
     scorer = m._scorer if type(m) is matching.ListMatcher else m.scorer
+    ids, weights = _checked_postings(m, reader)
+    if scorer is None or type(scorer) is scoring.WeightScorer:  # the weight is the score
+        return ids, weights if weights is not None else np.ones(len(ids))
+    if type(scorer) is not scoring.BM25FScorer or m.term() is None:
+        raise _Unsupported
+    return ids, _bm25(scorer, reader, m.term()[0], ids, weights)
+
+
+def _checked_postings(m: Any, reader: Any) -> tuple[Any, Any]:
+    """:func:`_posting_arrays` of a term's matcher in ``reader``; :class:`_Unsupported` when they
+    cannot be read in bulk or name a document the segment does not have."""
     got = _posting_arrays(m)
     if got is None:
         raise _Unsupported
     ids, weights = got
     if len(ids) and (ids[-1] >= reader.doc_count_all() or ids[0] < 0):
         raise _Unsupported
-    if scorer is None or type(scorer) is scoring.WeightScorer:  # the weight is the score
-        return ids, weights if weights is not None else np.ones(len(ids))
-    if type(scorer) is not scoring.BM25FScorer or m.term() is None:
-        raise _Unsupported
-    return ids, _bm25(scorer, reader, m.term()[0], ids, weights)
+    return ids, weights
 
 
 def _dense(reader: Any, ids: Any, scores: Any) -> _Found:
@@ -694,12 +701,7 @@ def _term_scores(searcher: Any, reader: Any, fieldname: str, btext: bytes, termi
     parent searcher: idf, average field length; and the weighting's B and K1)."""
     field = reader.schema[fieldname]
     m = reader._terms._codec.postings_reader(reader._terms._postfile, terminfo, field.format, term=(fieldname, btext))
-    got = _posting_arrays(m)
-    if got is None:
-        raise _Unsupported
-    ids, weights = got
-    if len(ids) and (ids[-1] >= reader.doc_count_all() or ids[0] < 0):
-        raise _Unsupported
+    ids, weights = _checked_postings(m, reader)
     if not field.scorable:  # whoosh's WeightScorer: the weight is the score
         scores = weights if weights is not None else np.ones(len(ids))
     else:
@@ -816,13 +818,8 @@ def _range_docs(q: Any, reader: Any) -> Any:
             continue
         for info in (_range_infos(part, reader) if type(part) is ranges.TermRange else _term_infos(part, reader)):
             codec_reader = reader._terms._codec.postings_reader
-            got = _posting_arrays(codec_reader(reader._terms._postfile, info, reader.schema[part.fieldname].format))
-            if got is None:
-                raise _Unsupported
-            ids = got[0]
-            if len(ids) and (ids[-1] >= len(present) or ids[0] < 0):
-                raise _Unsupported
-            present[ids] = True
+            m = codec_reader(reader._terms._postfile, info, reader.schema[part.fieldname].format)
+            present[_checked_postings(m, reader)[0]] = True
     if reader.has_deletions():
         present &= ~_deleted(reader)
     return np.flatnonzero(present)
