@@ -220,6 +220,10 @@ def segment_arrays(searcher: Any, q: Any, context: Any) -> tuple[Any, Any] | Non
     if not searcher.is_atomic():
         return None
     try:
+        if context is None:
+            from whoosh.searching import SearchContext
+
+            context = SearchContext(weighting=searcher.weighting)
         found = _eval(q.matcher(searcher, context.set(bulk=True)), searcher.reader())
     except _Unsupported:
         return None
@@ -282,12 +286,8 @@ def _eval(m: Any, reader: Any) -> _Found:
         return _nothing(reader.doc_count_all())
     if kind in _BLOCK_MATCHERS or kind is matching.ListMatcher:
         return _dense(reader, *_leaf(m, reader))
-    if kind is wrappers.FilterMatcher:
-        child = _eval(m.child, reader)
-        listed = _mask_of(reader, m._ids)
-        present = child.present & (~listed if m._exclude else listed)
-        scores = np.where(present, child.scores, 0.0)
-        return _Found(present, scores if m.boost == 1.0 else scores * m.boost)
+    if kind is wrappers.FilterMatcher:  # kept or dropped documents: as a list (see _sparse)
+        return _dense(reader, *_sparse(m, reader))
     if kind is wrappers.WrappingMatcher:
         child = _eval(m.child, reader)
         return child if m.boost == 1.0 else _Found(child.present, child.scores * m.boost)

@@ -369,3 +369,13 @@ def wq_term(field, text):
     from whoosh import query as wq
 
     return wq.Term(field, text)
+
+
+def test_bulk_scores_without_a_search_context_use_the_searchers_weighting(updated_index_path):
+    """``segment_scores(leaf, q, None)``: as whoosh's matcher with no context, the searcher's own
+    weighting scores (the index's searcher uses cablesearch's BM25F)."""
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        q = _compiled(s, "moscow OR tag:PREL")
+        for leaf, _ in s.leaf_searchers():
+            assert segment_scores(leaf, q, None) == _walk(q.matcher(leaf, None))
