@@ -226,11 +226,13 @@ def _scored_in_bulk(s: Searcher, q: wq.Query, limit: int | None, mask: Any) -> t
         total += len(ids)
         if limit is not None and len(ids) > limit:
             cut = np.partition(scores, len(ids) - limit)[len(ids) - limit]  # the limit-th best score
-            kept = scores >= cut
+            above = np.flatnonzero(scores > cut)  # fewer than limit
+            tied = np.flatnonzero(scores == cut)
+            need = limit - len(above)
+            if len(tied) > need:  # ties at the cut: the first by ref (ranks are unique in a segment)
+                tied = tied[np.argpartition(_ref_ranks(leaf.reader())[ids[tied]], need - 1)[:need]]
+            kept = np.concatenate((above, tied))
             ids, scores = ids[kept], scores[kept]
-            if len(ids) > limit:  # ties at the cut: the first by ref
-                first = np.lexsort((_ref_ranks(leaf.reader())[ids], -scores))[:limit]
-                ids, scores = ids[first], scores[first]
         items.extend(zip((-scores).tolist(), (ids + offset).tolist(), strict=True))
     return total, items
 
