@@ -50,6 +50,11 @@ _FIXED, _VARIABLE, _PICKLED = ord("X"), ord("V"), ord("P")
 _ITEMSIZE = {ord(t): array(t).itemsize for t in "BHI"}
 #: The value of a single position below 256.
 _ONE_BYTE = [b"B" + bytes((p,)) for p in range(0x100)]
+#: Postings a block of a new index holds (whoosh's default: 128). A search reads a term's blocks
+#: one Python step each (a header to unpickle, a zlib stream to start): at 250,000 cables a common
+#: word has hundreds of blocks in a segment at 128. Readers take blocks of any size, so older indexes read as
+#: before. ``bench/RESULTS.md``, session 7, has the before/after.
+BLOCK_POSTINGS = 1024
 
 
 def typecode(numbers: Any) -> str:
@@ -226,7 +231,8 @@ class CompactPositions(Positions):
 
 def new_codec() -> CompactCodec:
     """The codec every writer of a cablesearch index uses."""
-    return CompactCodec()
+    return CompactCodec(blocklimit=BLOCK_POSTINGS)
 
 
-__all__ = ["CompactCodec", "CompactLeafMatcher", "CompactPositions", "new_codec", "pack_block", "unpack_block"]
+__all__ = ["BLOCK_POSTINGS", "CompactCodec", "CompactLeafMatcher", "CompactPositions", "new_codec", "pack_block",
+           "unpack_block"]

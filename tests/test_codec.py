@@ -211,3 +211,36 @@ def test_segments_merged_by_whoosh_answer_as_before(request, which, tmp_path):
     _, _, merged = _toc(root)
     assert len(merged) == 1 and type(merged[0].codec()) is CompactCodec
     assert matches() == before
+
+
+def test_new_blocks_hold_up_to_block_postings_and_read_back_whole():
+    """A new index's blocks are ``BLOCK_POSTINGS`` long (fewer blocks for a search to step
+    through); whoosh's walk and the bulk reader both read every posting back."""
+    from cablesearch.bulk import _compact_arrays
+    from cablesearch.codec import BLOCK_POSTINGS, new_codec
+
+    n = 2 * BLOCK_POSTINGS + 452
+    postings = [(3 * i + 1, float(i % 3 + 1), CompactPositions().encode([i % 50, 60 + i % 7])) for i in range(n)]
+    buf = io.BytesIO()
+    writer = new_codec().postings_writer(StructFile(buf))
+    writer.start_postings(CompactPositions(), W3TermInfo())
+    for docnum, weight, value in postings:
+        writer.add_posting(docnum, weight, value, 20)
+    info = writer.finish_postings()
+
+    def matcher() -> CompactLeafMatcher:
+        data = BufferFile(memoryview(buf.getvalue()))
+        return CompactLeafMatcher(data, info._offset, info._length, CompactPositions())
+
+    m = matcher()
+    sizes, got = [], []
+    while m.is_active():
+        if not got or m._i == 0:
+            sizes.append(m._blocklength)
+        got.append((m.id(), m.weight(), m.value()))
+        m.next()
+    assert BLOCK_POSTINGS > 128 and sizes == [BLOCK_POSTINGS, BLOCK_POSTINGS, 452]
+    assert got == postings
+    ids, weights, values = _compact_arrays(matcher(), values=True)
+    assert ids.tolist() == [p[0] for p in postings] and weights.tolist() == [p[1] for p in postings]
+    assert [values.data[a:a + s] for a, s in zip(values.starts, values.sizes, strict=True)] == [p[2] for p in postings]
