@@ -11,55 +11,120 @@ Three changes to whoosh 2.7's writer, each producing exactly what the stock writ
    lowercase, optionally a charset filter, stop words, stemmer) are analysed by one loop over
    ``re.findall`` with a stem cache, instead of a generator chain that moves a Token object
    through the filters (2-3x faster on cable bodies). Any other analyzer goes through whoosh as usual.
-3. The posting pool spills its sorted runs as pickled batches instead of one pickle per posting,
-   and the final flush reads field lengths from memory instead of seeking in a column file once
-   per posting.
+3. The postings are pooled by term (:class:`TermPool`), not as one tuple a posting to be sorted,
+   spilled and merged one by one; the flush (:func:`write_postings`) hands each block's postings
+   to whoosh's postings writer at once, with field lengths read from memory instead of a column
+   file once per posting.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import re
+from array import array
 from collections.abc import Callable, Iterator
+from operator import itemgetter
 from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any
 
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.formats import Positions
-from whoosh.writing import PostingPool, SegmentWriter
+from whoosh.util import random_name
+from whoosh.writing import SegmentWriter
 
-#: Postings per pickled batch in a spilled run (the final merge holds one batch per run in memory).
+from .codec import _ONE_BYTE, CompactPositions
+
+#: Terms per pickled batch in a spilled run (the final merge holds one batch per run in memory).
 RUN_BATCH = 1024
+#: What a posting holds in a :class:`TermPool` (three list slots; the weight and a one-position
+#: value are shared objects) and a term's first posting adds (its key, list and dict slot), in bytes.
+POSTING_BYTES = 32
+NEW_TERM_BYTES = 200
+#: A weight is its posting's frequency (times a boost of 1): shared float objects for the common ones.
+_FLOATS = [float(i) for i in range(256)]
 #: The stem cache is dropped (not trimmed) past this many words; stemming is a pure function.
 STEM_CACHE_MAX = 400_000
 #: word -> stem, per stemming function (see :class:`StemmingChain`).
 _STEMS: dict[Callable[[str], str], dict[str, str]] = {}
 
 
-class BatchPostingPool(PostingPool):
-    """whoosh's posting pool, adding a document's postings at once and spilling runs in batches."""
+class TermPool:
+    """The postings of a segment grouped by field and term, in memory: each term keeps one flat
+    list ``[docnum, weight, value, docnum, weight, value, ...]``, in document order because
+    documents are added in order. Past ``limitmb`` (an estimate of the memory held) the terms are
+    written to a temporary run in sorted order; the final merge combines a term's lists from every
+    run. whoosh's ``PostingPool`` instead keeps a tuple per posting, sorts every posting (twice:
+    in each run and in the merge) and unpickles each one on its own."""
 
-    def add_many(self, posts: list[tuple[Any, ...]], size: int) -> None:
-        for post in posts:
-            self.fieldnames.add(post[0])
-        self.current.extend(posts)
+    def __init__(self, tempstore: Any, limitmb: int) -> None:
+        self.tempstore = tempstore
+        self.limit = limitmb * 1024 * 1024
+        self.currentsize = 0
+        self.fields: dict[str, dict[bytes, list[Any]]] = {}
+        self.runs: list[str] = []
+
+    def add_doc(self, docnum: int, fields: list[tuple[str, list[tuple[bytes, int, float, bytes | None]]]],
+                size: int) -> None:
+        """Add one document's postings: per field, its ``(term, frequency, weight, value)`` items."""
+        for name, items in fields:
+            terms = self.fields.get(name)
+            if terms is None:
+                terms = self.fields[name] = {}
+            get = terms.get
+            new = 0
+            for tbytes, _freq, weight, vbytes in items:
+                got = get(tbytes)
+                if got is None:
+                    terms[tbytes] = [docnum, weight, vbytes]
+                    new += 1
+                else:
+                    got += (docnum, weight, vbytes)
+            size += new * NEW_TERM_BYTES
         self.currentsize += size
         if self.currentsize > self.limit:
             self.save()
 
-    def _write_run(self, f: Any, items: Any) -> None:
-        batch: list[Any] = []
-        for item in items:
-            batch.append(item)
-            if len(batch) >= RUN_BATCH:
-                dump(batch, f, HIGHEST_PROTOCOL)
-                batch = []
-        if batch:
-            dump(batch, f, HIGHEST_PROTOCOL)
-        f.close()
+    def add(self, item: Any) -> None:
+        raise NotImplementedError("the worker writer does not merge segments")
 
-    def _read_run(self, path: str) -> Any:
-        f = self._open_run(path)
+    def iter_postings(self) -> Any:
+        raise NotImplementedError("the worker writer's postings are read with iter_terms()")
+
+    def _sorted(self) -> Iterator[tuple[str, bytes, list[Any]]]:
+        fields = self.fields
+        for name in sorted(fields):
+            terms = fields[name]
+            for tbytes in sorted(terms):
+                yield name, tbytes, terms[tbytes]
+
+    def save(self) -> None:
+        """Write the terms held in memory to a new run, and let them go."""
+        if not self.fields:
+            return
+        path = f"{random_name()}.run"
+        f = self.tempstore.create_file(path).raw_file()
+        self.runs.append(path)
+        self._write_run(f, self._sorted())
+        self.fields = {}
+        self.currentsize = 0
+
+    def _write_run(self, f: Any, items: Any) -> None:
+        try:
+            batch: list[Any] = []
+            for item in items:
+                batch.append(item)
+                if len(batch) >= RUN_BATCH:
+                    dump(batch, f, HIGHEST_PROTOCOL)
+                    batch = []
+            if batch:
+                dump(batch, f, HIGHEST_PROTOCOL)
+        finally:
+            f.close()
+
+    def _read_run(self, path: str) -> Iterator[tuple[str, bytes, list[Any]]]:
+        f = self.tempstore.open_file(path).raw_file()
         try:
             while True:
                 yield from load(f)
@@ -67,7 +132,85 @@ class BatchPostingPool(PostingPool):
             return
         finally:
             f.close()
-            self._remove_run(path)
+            self.tempstore.delete_file(path)
+
+    def iter_terms(self) -> Iterator[tuple[str, bytes, list[Any]]]:
+        """Every ``(field, term, flat postings)``, sorted by field and term, each term once."""
+        if not self.runs:
+            yield from self._sorted()
+            return
+        self.save()
+        runs, self.runs = self.runs, []
+        last: tuple[str, bytes, list[Any]] | None = None
+        # heapq.merge is stable: a term's lists come in run order, so in document order
+        for item in heapq.merge(*map(self._read_run, runs), key=_field_and_term):
+            if last is not None and item[0] == last[0] and item[1] == last[1]:
+                last[2].extend(item[2])
+                continue
+            if last is not None:
+                yield last
+            last = item
+        if last is not None:
+            yield last
+
+    def cleanup(self) -> None:
+        for path in self.runs:
+            with contextlib.suppress(OSError):
+                self.tempstore.delete_file(path)
+        self.runs = []
+        self.fields = {}
+
+
+_FREQUENCY = itemgetter(1)
+_VALUE = itemgetter(3)
+
+
+def _field_and_term(item: tuple[str, bytes, list[Any]]) -> tuple[str, bytes]:
+    return item[0], item[1]
+
+
+def write_postings(fieldwriter: Any, schema: Any, lengths: _CachedLengths | None,
+                   terms: Iterator[tuple[str, bytes, list[Any]]]) -> None:
+    """What whoosh's ``FieldWriter.add_postings`` writes for the same postings, a block at a time:
+    each block's ids, weights, values and statistics are put in the postings writer as its
+    ``add_posting`` would leave them (``W3PostingsWriter``), then the writer writes the block."""
+    fw = fieldwriter
+    lastname = None
+    pw: Any = None
+    limit = 0
+    lens: list[int] | None = None
+    for name, btext, flat in terms:
+        if name != lastname:
+            if lastname is not None:
+                fw.finish_field()
+            fw.start_field(name, schema[name])
+            pw = fw._postwriter
+            limit = pw._blocklimit
+            lens = lengths.of(name) if lengths is not None else None
+            lastname = name
+        fw.start_term(btext)
+        ids, weights, values = flat[0::3], flat[1::3], flat[2::3]
+        n = len(ids)
+        for a in range(0, n, limit):
+            if n <= limit:
+                bids, bweights, bvalues = ids, weights, values
+            else:
+                bids, bweights, bvalues = ids[a:a + limit], weights[a:a + limit], values[a:a + limit]
+            pw._ids = array("I", bids)
+            pw._weights = array("f", bweights)
+            top = max(bweights)
+            pw._maxweight = top if top > 0 else 0
+            pw._values = list(filter(None, bvalues))
+            if lens is not None:
+                got = list(filter(None, map(lens.__getitem__, bids)))
+                pw._minlength, pw._maxlength = (min(got), max(got)) if got else (None, 0)
+            else:
+                pw._minlength, pw._maxlength = None, 0
+            if a + limit < n:
+                pw._write_block()
+        fw.finish_term()
+    if lastname is not None:
+        fw.finish_field()
 
 
 class _CachedLengths:
@@ -85,6 +228,15 @@ class _CachedLengths:
             get = self._pdr.doc_field_length
             lengths = self._cache[fieldname] = [get(d, fieldname) for d in range(self._doccount)]
         return lengths[docnum]
+
+    def of(self, fieldname: str) -> list[int | None] | None:
+        """Every document's length in the field; None when none is above 0 (as for a field without
+        lengths: then no block records one)."""
+        if not self._doccount:
+            return None
+        self.doc_field_length(0, fieldname)  # fills the field's list
+        lengths = self._cache[fieldname]
+        return lengths if any(lengths) else None
 
     def close(self) -> None:
         self._pdr.close()
@@ -157,6 +309,8 @@ class _FastText(StemmingChain):
             return
         self.encode = field.format.encode
         self.boost = field.format.field_boost
+        #: weights are frequencies (a boost of 1) and values the compact encoding: see index()
+        self.shared = type(field.format) is CompactPositions and self.boost == 1.0
 
     def index(self, text: str) -> list[tuple[bytes, int, float, bytes]]:
         """What ``field.index(text)`` yields, in the same order."""
@@ -184,7 +338,19 @@ class _FastText(StemmingChain):
             else:
                 p.append(pos)
         encode, boost = self.encode, self.boost
-        return [(w.encode("utf-8"), len(p), len(p) * 1.0 * boost, encode(p)) for w, p in poses.items()]
+        if not self.shared:
+            return [(w.encode("utf-8"), len(p), len(p) * 1.0 * boost, encode(p)) for w, p in poses.items()]
+        # the same values, with shared objects for the weight and a single position below 256
+        out = []
+        floats, one = _FLOATS, _ONE_BYTE
+        for w, p in poses.items():
+            n = len(p)
+            if n == 1:
+                first = p[0]
+                out.append((w.encode("utf-8"), 1, 1.0, one[first] if first < 0x100 else encode(p)))
+            else:
+                out.append((w.encode("utf-8"), n, floats[n] if n < 0x100 else float(n), encode(p)))
+        return out
 
 
 class WorkerWriter(SegmentWriter):
@@ -192,7 +358,7 @@ class WorkerWriter(SegmentWriter):
 
     def __init__(self, ix: Any, limitmb: int = 128, **kwargs: Any) -> None:
         super().__init__(ix, limitmb=limitmb, **kwargs)
-        self.pool = BatchPostingPool(self._tempstorage, self.newsegment, limitmb=limitmb)
+        self.pool = TermPool(self._tempstorage, limitmb)
         self._fast: dict[str, _FastText | None] = {}
         for name, field in self.schema.items():
             if field.vector or field.separate_spelling():
@@ -204,7 +370,7 @@ class WorkerWriter(SegmentWriter):
         """``add_document(**fields)``, all or nothing: on an exception the writer is unchanged."""
         schema = self.schema
         docnum = self.docnum
-        posts: list[tuple[str, bytes, int, float, bytes | None]] = []
+        posts: list[tuple[str, list[tuple[bytes, int, float, bytes | None]]]] = []
         size = 0
         perdoc: list[tuple[str, Any, Any, int, Any]] = []
         for name in sorted(n for n in fields if not n.startswith("_")):
@@ -215,17 +381,14 @@ class WorkerWriter(SegmentWriter):
             length = 0
             if field.indexed:
                 fast = self._fast[name]
-                items = fast.index(value) if fast is not None and isinstance(value, str) else field.index(value)
-                scorable = field.scorable
-                n = 0
-                for tbytes, freq, weight, vbytes in items:
-                    if scorable:
-                        length += freq
-                    posts.append((name, tbytes, docnum, weight, vbytes))
-                    # whoosh's own estimate (PostingPool.add): 150 bytes a posting + its strings
-                    size += 2 * len(tbytes) + (len(vbytes) if vbytes else 0)
-                    n += 1
-                size += n * (150 + len(name))
+                if fast is not None and isinstance(value, str):
+                    items = fast.index(value)
+                else:
+                    items = list(field.index(value))
+                if field.scorable:
+                    length = sum(map(_FREQUENCY, items))
+                posts.append((name, items))
+                size += POSTING_BYTES * len(items) + sum(map(len, filter(None, map(_VALUE, items))))
             column = field.column_type
             colval = field.to_column_value(value) if column else None
             perdoc.append((name, field, value if field.stored else None, length, colval))
@@ -237,15 +400,16 @@ class WorkerWriter(SegmentWriter):
             if colval is not None:
                 pdw.add_column_value(name, field.column_type, colval)
         pdw.finish_doc()
-        self.pool.add_many(posts, size)
+        self.pool.add_doc(docnum, posts, size)
         self._added = True
         self.docnum = docnum + 1
 
     def _flush_segment(self) -> None:
-        # SegmentWriter._flush_segment, with the lengths read from memory.
+        # SegmentWriter._flush_segment, with the lengths read from memory and the pool's terms
+        # written a block at a time.
         self.perdocwriter.close()
         pdr = _CachedLengths(self.per_document_reader(), self.docnum) if self.codec.length_stats else None
-        self.fieldwriter.add_postings(self.schema, pdr, self.pool.iter_postings())
+        write_postings(self.fieldwriter, self.schema, pdr, self.pool.iter_terms())
         self.fieldwriter.close()
         if pdr is not None:
             pdr.close()

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
 
+from cablesearch.codec import CompactCodec, new_codec
 from cablesearch.engine import to_whoosh, whoosh_schema
 from cablesearch.schema import to_document
 from cablesearch.segwriter import WorkerWriter, _FastText
@@ -52,21 +54,25 @@ def dump(folder: Path) -> dict:
     return out
 
 
-def stock_index(folder: Path, docs: list[dict]) -> Path:
+def stock_index(folder: Path, docs: list[dict], codec: object = None) -> Path:
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), whoosh_schema())
-    w = ix.writer(limitmb=1)  # 1 MB: spill sorted runs to disk, as a large build does
+    w = ix.writer(limitmb=1, **({"codec": codec} if codec else {}))  # 1 MB: spill sorted runs to disk
     for d in docs:
         w.add_document(**d)
     w.commit()
     return folder
 
 
-def worker_index(folder: Path, docs: list[dict], fail_after: int | None = None, bad: dict | None = None) -> Path:
+def worker_index(folder: Path, docs: list[dict], fail_after: int | None = None, bad: dict | None = None,
+                 codec: object = None, spills: list[int] | None = None) -> Path:
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), whoosh_schema())
-    w = WorkerWriter(ix, limitmb=1, compound=True)
+    w = WorkerWriter(ix, limitmb=1, compound=True, **({"codec": codec} if codec else {}))
     assert w.pool.limit == 1024 * 1024
+    if spills is not None:  # count the runs the pool writes
+        save = w.pool.save
+        w.pool.save = lambda: (spills.append(len(w.pool.fields)), save())[1]
     for i, d in enumerate(docs):
         w.add_atomic(d)
         if i == fail_after:
@@ -76,11 +82,21 @@ def worker_index(folder: Path, docs: list[dict], fail_after: int | None = None, 
     return folder
 
 
-def test_the_worker_writer_writes_what_whoosh_writes(docs, tmp_path):
-    expected = dump(stock_index(tmp_path / "stock", docs))
-    got = dump(worker_index(tmp_path / "worker", docs))
+CODECS = {"whoosh": lambda: None, "whoosh-4": lambda: W3Codec(blocklimit=4), "compact": new_codec,
+          "compact-4": lambda: CompactCodec(blocklimit=4)}
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_the_worker_writer_writes_what_whoosh_writes(docs, tmp_path, codec):
+    """With whoosh's codec and ours, with blocks of 4 postings (a term over many blocks) and
+    their defaults, and with the postings spilled to runs on disk and merged back."""
+    expected = dump(stock_index(tmp_path / "stock", docs, CODECS[codec]()))
+    spills: list[int] = []
+    got = dump(worker_index(tmp_path / "worker", docs, codec=CODECS[codec](), spills=spills))
+    assert len(spills) >= 2 and all(spills)
     assert got["stored"] == expected["stored"]
     assert got["terms"].keys() == expected["terms"].keys()
+    assert max(len(t[-1]) for t in got["terms"].values()) > 30  # terms of many blocks
     assert got == expected
 
 

@@ -135,7 +135,7 @@ def _full_on_posting_spill(m: pytest.MonkeyPatch) -> None:
     def write_run(self, f, items):
         raise _oserror(errno.ENOSPC, getattr(f, "name", "run"))
 
-    m.setattr(segwriter.BatchPostingPool, "_write_run", write_run)
+    m.setattr(segwriter.TermPool, "_write_run", write_run)
 
 
 def _full_on_metadata(m: pytest.MonkeyPatch) -> None:
