@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from whoosh import formats, matching
 from whoosh import query as wq
+from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25FScorer
 from whoosh.system import _INT_SIZE
 
@@ -161,12 +162,12 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
         return None
     reader = searcher.reader()
     btexts = []
+    infos = {}
     for word in q.words:
         try:
             btext = field.to_bytes(word)
-        except ValueError:
-            return [], []
-        if (fieldname, btext) not in reader:
+            infos[btext] = reader.term_info(fieldname, btext)
+        except (ValueError, TermNotFound):
             return [], []
         btexts.append(btext)
     weighting = (context.weighting if context is not None else None) or searcher.weighting
@@ -178,7 +179,7 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
     words: dict[bytes, _Word] = {}
     n = reader.doc_count_all()
     for b in scorers:
-        joined = posting_values(reader, fieldname, b, field.format) if deltas is _packed else None
+        joined = posting_values(reader, infos[b], field.format) if deltas is _packed else None
         if joined is not None:
             words[b] = _Word(joined[0], joined[1], joined[2], None)
             continue
