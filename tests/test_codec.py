@@ -244,3 +244,33 @@ def test_new_blocks_hold_up_to_block_postings_and_read_back_whole():
     ids, weights, values = _compact_arrays(matcher(), values=True)
     assert ids.tolist() == [p[0] for p in postings] and weights.tolist() == [p[1] for p in postings]
     assert [values.data[a:a + s] for a, s in zip(values.starts, values.sizes, strict=True)] == [p[2] for p in postings]
+
+
+def test_keyword_blocks_are_stored_without_zlib_and_others_with_it():
+    """A block without values (a keyword's) is read without starting zlib; a block with positions
+    is still compressed. Both read back whole."""
+    from whoosh.formats import Existence
+
+    from cablesearch.bulk import _compact_arrays
+
+    def written(fmt: object, value: bytes) -> tuple[CompactLeafMatcher, list[int]]:
+        buf = io.BytesIO()
+        writer = CompactPostingsWriter(StructFile(buf), blocklimit=1024, compression=3)
+        writer.start_postings(fmt, W3TermInfo())
+        ids = list(range(0, 6000, 2))
+        for docnum in ids:
+            writer.add_posting(docnum, 1.0, value, 10)
+        info = writer.finish_postings()
+        return CompactLeafMatcher(BufferFile(memoryview(buf.getvalue())), info._offset, info._length, fmt), ids
+
+    keyword, ids = written(Existence(), b"")
+    assert keyword._compression == 0 and keyword._blocklength == 1024
+    assert _compact_arrays(keyword)[0].tolist() == ids
+    got = []
+    while keyword.is_active():
+        got.append(keyword.id())
+        keyword.next()
+    assert got == ids
+    positions, ids = written(CompactPositions(), CompactPositions().encode([3, 9]))
+    assert positions._compression == 3
+    assert _compact_arrays(positions)[0].tolist() == ids
