@@ -40,15 +40,23 @@ def _length_bytes(reader: Any, fieldname: str) -> bytes | None:
 
 def field_length_codes(reader: Any, fieldname: str) -> bytes | None:
     """Per document of one segment reader: the byte whoosh stores for the length of ``fieldname``;
-    None when the column is not one byte a document over every document (then only
-    :func:`field_lengths` answers)."""
+    0 (no length) past the column's end, where whoosh's column stops after the last document
+    with a length in the field (then whoosh reads 0 too); None when the column is not one byte a
+    document (then only :func:`field_lengths` answers)."""
     if not hasattr(reader, "_perdoc"):
         return None
     try:
         raw = _length_bytes(reader, fieldname)
     except AttributeError:
         return None
-    return raw if raw is not None and len(raw) == reader.doc_count_all() else None
+    if raw is None:
+        return None
+    n = reader.doc_count_all()
+    if len(raw) == n:
+        return raw
+    if len(raw) > n:
+        return None
+    return _cached(reader, "\0lengthcodes:" + fieldname, lambda: raw + bytes(n - len(raw)))
 
 
 def field_lengths(reader: Any, fieldname: str) -> list[Any] | None:

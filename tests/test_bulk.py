@@ -379,3 +379,42 @@ def test_bulk_scores_without_a_search_context_use_the_searchers_weighting(update
         q = _compiled(s, "moscow OR tag:PREL")
         for leaf, _ in s.leaf_searchers():
             assert segment_scores(leaf, q, None) == _walk(q.matcher(leaf, None))
+
+
+def test_a_length_column_that_stops_early_is_read_in_bulk(fixture_cables, tmp_path):
+    """whoosh's length column of a field stops after the last document with a length in it; the
+    documents past its end read as no length. Bulk scoring reads the same bytes (it used to
+    fall back to a slow path for such a segment: half the segments of a large build)."""
+    from whoosh import index as whoosh_index
+
+    from cablesearch.engine import to_whoosh, whoosh_schema
+    from cablesearch.schema import to_document
+    from cablesearch.sources import discover, load_cable
+    from cablesearch.weighting import field_length_codes
+
+    docs = []
+    for raw in list(discover([fixture_cables]))[:12]:
+        cable, sha1 = load_cable(raw)
+        docs.append(to_whoosh(to_document(cable, content_hash=sha1)))
+    with_para = [d for d in docs if d.get("para")]
+    without = [{k: v for k, v in d.items() if k != "para"} for d in docs if not d.get("para")][:3]
+    assert len(with_para) >= 3
+    if not without:
+        without = [{k: v for k, v in docs[0].items() if k != "para"}]
+    ix = whoosh_index.create_in(str(tmp_path), whoosh_schema())
+    w = ix.writer()
+    for d in [*with_para, *without]:  # the last documents have no para
+        w.add_document(**d)
+    w.commit()
+    with ix.searcher(weighting=WEIGHTING) as s:
+        reader = s.reader()
+        codes = field_length_codes(reader, "para")
+        assert codes is not None and len(codes) == reader.doc_count_all()
+        assert [reader.doc_field_length(d, "para") for d in range(len(codes))] == \
+            [reader.doc_field_length(d, "para") if b else None for d, b in enumerate(codes)]
+        assert not codes[-1]
+        word = next(iter(reader.lexicon("para"))).decode()
+        q = _compiled(s, f"para:{word}")
+        context = s.context(weighting=WEIGHTING)
+        got = segment_scores(s, q, context)
+        assert got and got == _walk(q.matcher(s, context))
