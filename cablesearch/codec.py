@@ -11,7 +11,7 @@ the index's table of contents, so every index keeps being read by the classes th
 
 - :class:`CompactCodec` writes a block's ids (deltas), weights and values as packed arrays:
   ``tobytes`` of an ``array`` whose item size fits the largest number, then zlib, as before
-  (except a block without values, a keyword's: it is stored as it is, see ``_write_block``).
+  (except a keyword's block, ids and fixed-size values: it is stored as it is, see ``_write_block``).
   Reading it is ``array(typecode, bytes)``: no unpickling. The block's header (count, last id,
   maximum weight, compression, length bytes) is whoosh's, so whoosh's block skipping is unchanged.
 - :class:`CompactPositions` encodes a posting's positions as one typecode byte and the packed
@@ -164,9 +164,10 @@ class CompactPostingsWriter(W3PostingsWriter):
         self._terminfo.add_block(self)
         fixedsize = self._format.fixed_value_size()
         databytes = pack_block(self._ids, self._weights, self._values, fixedsize)
-        # A block without values (a keyword's: ids, and weights if not all 1) is kept as it is:
-        # starting zlib for a block costs a search more than its few hundred bytes take to read.
-        comp = self._compression if self._values else 0
+        # Only blocks of positions (values of variable size) are compressed. A keyword's block (ids,
+        # and a frequency or nothing a posting) is kept as it is: starting zlib for each costs a
+        # search more than its few KB take to read, and keywords are a few MB of the index.
+        comp = self._compression if fixedsize is None and self._values else 0
         if comp:
             packed = zlib.compress(databytes, comp)
             if len(packed) < len(databytes):

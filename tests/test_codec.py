@@ -246,9 +246,10 @@ def test_new_blocks_hold_up_to_block_postings_and_read_back_whole():
     assert [values.data[a:a + s] for a, s in zip(values.starts, values.sizes, strict=True)] == [p[2] for p in postings]
 
 
-def test_keyword_blocks_are_stored_without_zlib_and_others_with_it():
-    """A block without values (a keyword's) is read without starting zlib; a block with positions
-    is still compressed. Both read back whole."""
+@pytest.mark.parametrize("keyword_format", ["existence", "frequency"])
+def test_keyword_blocks_are_stored_without_zlib_and_others_with_it(keyword_format):
+    """A keyword's block (no values, or a frequency a posting) is read without starting zlib; a
+    block with positions is still compressed. Both read back whole."""
     from whoosh.formats import Existence
 
     from cablesearch.bulk import _compact_arrays
@@ -263,7 +264,10 @@ def test_keyword_blocks_are_stored_without_zlib_and_others_with_it():
         info = writer.finish_postings()
         return CompactLeafMatcher(BufferFile(memoryview(buf.getvalue())), info._offset, info._length, fmt), ids
 
-    keyword, ids = written(Existence(), b"")
+    if keyword_format == "existence":
+        keyword, ids = written(Existence(), b"")
+    else:
+        keyword, ids = written(Frequency(), pack_uint(1))
     assert keyword._compression == 0 and keyword._blocklength == 1024
     assert _compact_arrays(keyword)[0].tolist() == ids
     got = []
