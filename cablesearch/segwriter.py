@@ -178,7 +178,7 @@ def write_postings(fieldwriter: Any, schema: Any, lengths: _CachedLengths | None
     lastname = None
     pw: Any = None
     limit = 0
-    lens: list[int] | None = None
+    lens: list[int | None] | None = None
     for name, btext, flat in terms:
         if name != lastname:
             if lastname is not None:
