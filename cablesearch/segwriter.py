@@ -1,7 +1,10 @@
 """A whoosh ``SegmentWriter`` for build workers: all-or-nothing adds, and the same segment, faster.
 
-Three changes to whoosh 2.7's writer, each producing exactly what the stock writer produces
-(``tests/test_build_segwriter.py`` compares every posting, length and stored field):
+Three changes to whoosh 2.7's writer, each producing what the stock writer produces: the same
+postings, lengths and stored fields (``tests/test_build_segwriter.py`` compares every one under
+whoosh's codec and ours). The files are byte for byte the same under ours; under whoosh's
+``W3Codec``, whose blocks pickle their values, a block of postings that came through a spilled
+run can pickle them with other back-references, which read back as the same values.
 
 1. :meth:`WorkerWriter.add_atomic` runs everything that can fail (analysis, UTF-8 encoding, column
    conversion) before it touches the writer. whoosh's ``add_document`` adds postings field by
@@ -28,13 +31,16 @@ from operator import itemgetter
 from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any
 
+from whoosh import columns
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.analysis.analyzers import CompositeAnalyzer
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.formats import Positions
 from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
 from .codec import _ONE_BYTE, CompactPositions
+from .weighting import _LENGTH_OF_BYTE
 
 #: Terms per pickled batch in a spilled run (the final merge holds one batch per run in memory).
 RUN_BATCH = 1024
@@ -140,10 +146,11 @@ class TermPool:
             yield from self._sorted()
             return
         self.save()
-        runs, self.runs = self.runs, []
+        # The runs stay listed until the merge is through: cleanup() deletes what a failed merge
+        # left (each run deletes its file when read to the end).
         last: tuple[str, bytes, list[Any]] | None = None
         # heapq.merge is stable: a term's lists come in run order, so in document order
-        for item in heapq.merge(*map(self._read_run, runs), key=_field_and_term):
+        for item in heapq.merge(*map(self._read_run, self.runs), key=_field_and_term):
             if last is not None and item[0] == last[0] and item[1] == last[1]:
                 last[2].extend(item[2])
                 continue
@@ -152,6 +159,7 @@ class TermPool:
             last = item
         if last is not None:
             yield last
+        self.runs = []
 
     def cleanup(self) -> None:
         for path in self.runs:
@@ -214,19 +222,35 @@ def write_postings(fieldwriter: Any, schema: Any, lengths: _CachedLengths | None
 
 
 class _CachedLengths:
-    """Wraps a per-document reader: ``doc_field_length`` from a list per field, filled once."""
+    """Wraps a per-document reader: every document's length in a field, read once per field."""
 
     def __init__(self, pdr: Any, doccount: int) -> None:
         self._pdr = pdr
         self._doccount = doccount
         self._cache: dict[str, list[int | None]] = {}
 
+    def _read(self, fieldname: str) -> list[int | None]:
+        """``[pdr.doc_field_length(d, fieldname) for d in range(doccount)]``: from the length
+        column's bytes in one read when it is whoosh's column of bytes (a document past its end
+        has no length, as whoosh reads it), else a call a document."""
+        n = self._doccount
+        pdr = self._pdr
+        try:
+            column = pdr._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+        except AttributeError:  # not whoosh 3's per-document reader
+            column = pdr
+        if column is None:
+            return [0] * n  # no column: doc_field_length's default
+        if type(column) is columns.NumericColumn.Reader and column._typecode == "B" and column._count <= n:
+            raw = column._dbfile.get(column._basepos, column._count)
+            return [_LENGTH_OF_BYTE[b] for b in raw] + [None] * (n - len(raw))
+        get = pdr.doc_field_length
+        return [get(d, fieldname) for d in range(n)]
+
     def doc_field_length(self, docnum: int, fieldname: str) -> int | None:
-        # add_postings() calls this with no default; results are the reader's, as they are.
         lengths = self._cache.get(fieldname)
         if lengths is None:
-            get = self._pdr.doc_field_length
-            lengths = self._cache[fieldname] = [get(d, fieldname) for d in range(self._doccount)]
+            lengths = self._cache[fieldname] = self._read(fieldname)
         return lengths[docnum]
 
     def of(self, fieldname: str) -> list[int | None] | None:
@@ -403,6 +427,15 @@ class WorkerWriter(SegmentWriter):
         self.pool.add_doc(docnum, posts, size)
         self._added = True
         self.docnum = docnum + 1
+
+    def add_document(self, **fields: Any) -> None:
+        """Refused: whoosh's ``add_document`` is not all or nothing, and the pool takes whole
+        documents only (:meth:`add_atomic`)."""
+        raise NotImplementedError("the worker writer adds documents with add_atomic()")
+
+    def update_document(self, **fields: Any) -> None:
+        """Refused, as :meth:`add_document`: a worker writes a new segment, it does not update."""
+        raise NotImplementedError("the worker writer adds documents with add_atomic()")
 
     def _flush_segment(self) -> None:
         # SegmentWriter._flush_segment, with the lengths read from memory and the pool's terms

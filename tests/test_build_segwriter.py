@@ -5,6 +5,7 @@ fails half-way leaves nothing behind, where the stock writer leaves stray postin
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -180,3 +181,77 @@ def test_the_stemming_chain_gives_the_analyzers_tokens(fixture_cables):
         assert list(chain.tokens(text[a:b], a, start_pos)) == theirs
         compared += len(theirs)
     assert compared > 5000
+
+
+@pytest.mark.parametrize("method", ["add_document", "update_document"])
+def test_whooshs_own_adds_are_refused_before_they_touch_the_writer(docs, tmp_path, method):
+    """Only add_atomic is all or nothing: whoosh's add_document would start a document in the
+    per-document writer and then fail in the pool, half-way."""
+    expected = dump(stock_index(tmp_path / "stock", docs[:3]))
+    (tmp_path / "worker").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "worker"), whoosh_schema())
+    w = WorkerWriter(ix, compound=True)
+    w.add_atomic(docs[0])
+    with pytest.raises(NotImplementedError, match="add_atomic"):
+        getattr(w, method)(**docs[1])
+    assert w.docnum == 1
+    w.add_atomic(docs[1])
+    w.add_atomic(docs[2])
+    w.commit(merge=False)
+    assert dump(tmp_path / "worker") == expected
+
+
+def test_a_merge_that_fails_leaves_its_runs_for_cleanup(docs, tmp_path):
+    (tmp_path / "worker").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "worker"), whoosh_schema())
+    w = WorkerWriter(ix, limitmb=1, compound=True)
+    for d in docs:
+        w.add_atomic(d)
+    pool = w.pool
+    pool.save()
+    store = pool.tempstore
+    runs = [name for name in store.list() if name.endswith(".run")]
+    assert len(runs) >= 2 and sorted(runs) == sorted(pool.runs)
+
+    def broken(path):
+        raise OSError("disk gone")
+        yield  # a generator, as _read_run is
+
+    pool._read_run = broken
+    with pytest.raises(OSError, match="disk gone"):
+        list(pool.iter_terms())
+    assert sorted(pool.runs) == sorted(runs)
+    pool.cleanup()
+    assert not [name for name in store.list() if name.endswith(".run")]
+    w.cancel()
+
+
+def test_lengths_for_the_flush_are_whooshs_lengths(docs, tmp_path):
+    """_CachedLengths reads a field's length column in one go; what it gives is what whoosh's
+    per-document reader gives a document at a time, in columns that stop early too (a field
+    only the first documents have)."""
+    from whoosh.codec import default_codec
+
+    from cablesearch.segwriter import _CachedLengths
+
+    schema = whoosh_schema()
+    names = [n for n in schema.names() if schema[n].scorable]
+    # last, the cable with the fewest of those fields: their columns end before it
+    last = min(docs, key=lambda d: sum(d.get(n) is not None for n in names))
+    folder = worker_index(tmp_path / "worker", [d for d in docs if d is not last] + [last])
+    ix = whoosh_index.open_dir(str(folder))
+    seen_short = False
+    with ix.reader() as r:
+        n = r.doc_count_all()
+        for codec in (new_codec(), default_codec()):  # the segment's files, read by either codec
+            pdr = codec.per_document_reader(r._storage, r.segment())
+            cached = _CachedLengths(pdr, n)
+            # a per-document reader that is not whoosh 3's: one call a document
+            plain = _CachedLengths(SimpleNamespace(doc_field_length=pdr.doc_field_length), n)
+            for name in names:
+                expected = [pdr.doc_field_length(d, name) for d in range(n)]
+                assert any(expected), name
+                assert [cached.doc_field_length(d, name) for d in range(n)] == expected
+                assert cached.of(name) == expected == plain.of(name)
+                seen_short |= expected[-1] is None
+    assert seen_short, "no field whose column stops before the last document: the test lost its case"
