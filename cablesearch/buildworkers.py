@@ -17,6 +17,7 @@ Only :mod:`cablesearch.build` uses this module.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing as mp
 import os
 import queue
@@ -201,6 +202,7 @@ class InlineRunner:
 def _worker_main(worker: int, folder: str, limitmb: int, segment_docs: int, schema: Any, tasks: Any,
                  results: Any) -> None:
     """A worker process: build its segment from the chunks it gets until told to finish."""
+    gc.enable()  # a forked worker inherits the parent's paused collector (build.collector_paused)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     _die_with_parent()
     parent = mp.parent_process()

@@ -3,6 +3,10 @@ what is read; counts of added/replaced/removed/unchanged; the sources.jsonl file
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from cablesearch.ledger import DUPLICATE, INDEXED, OLD, Candidate, Entry, Ledger, read_sources, write_sources
 from cablesearch.sources import RawCable
 
@@ -94,3 +98,34 @@ def test_the_ledger_file_round_trips_and_refuses_another_generation(tmp_path):
     assert read_sources(tmp_path, 8) is None
     (tmp_path / "sources.jsonl").write_text("garbage")
     assert read_sources(tmp_path, 7) is None
+
+
+TRICKY = ["a\udcff", 'quo"te', "back\\slash", "tab\tnew\nline\r", "\x00\x1b[31m", "naïve Straße", "北京",
+          "\u2028\u2029\x85", "emoji \U0001F600", ""]
+
+
+def test_each_ledger_line_is_jsons_own_encoding(tmp_path):
+    """Lines are put together from json's string encoder: they must be what json.dumps writes."""
+    entries = [Entry(t, f"{i}:{i}", t[::-1], f"K{i}{t}", INDEXED if i % 2 else DUPLICATE) for i, t in enumerate(TRICKY)]
+    entries.append(Entry("odd", None, 5, "K", INDEXED))  # not all str: json.dumps itself
+    write_sources(tmp_path, entries, toc_generation=3)
+    lines = (tmp_path / "sources.jsonl").read_text(encoding="ascii").split("\n")
+    assert lines[-1] == "" and len(lines) == len(entries) + 2
+    assert lines[1:-1] == [json.dumps([e.source, e.stamp, e.sha1, e.key, e.state]) for e in entries]
+    assert read_sources(tmp_path, 3) == {e.source: e for e in entries}
+
+
+@pytest.mark.parametrize("damage", [
+    lambda lines: [*lines[:2], "[1, 2", *lines[2:]],  # a line cut short
+    lambda lines: [*lines[:2], "", *lines[2:]],  # a blank line
+    lambda lines: [*lines[:2], '["x", "1:1", "h", "K"]', *lines[2:]],  # four fields
+    lambda lines: lines[:-1],  # fewer entries than the head counts
+    lambda lines: [*lines[:2], '["x", "1:1", "h", "K9", "indexed"], ["y", "1:1", "h", "K8", "indexed"]',
+                   *lines[2:]],  # two entries on a line
+])
+def test_a_damaged_ledger_is_no_ledger(tmp_path, damage):
+    entries = [Entry(f"s{i}", "1:1", "h", f"K{i}", INDEXED) for i in range(4)]
+    write_sources(tmp_path, entries, toc_generation=1)
+    lines = (tmp_path / "sources.jsonl").read_text().rstrip("\n").split("\n")
+    (tmp_path / "sources.jsonl").write_text("\n".join(damage(lines)) + "\n")
+    assert read_sources(tmp_path, 1) is None

@@ -3,7 +3,9 @@ reading only what changed; the result equals a full build over the same sources.
 
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from test_build import annotated_names, corpus, stored_by_ref
 from whoosh.qparser import QueryParser
 
+from cablesearch import build, buildworkers
 from cablesearch.build import BUILD_JSON, build_index
 from cablesearch.errors import BuildError
 from cablesearch.index import open_index
@@ -243,3 +246,33 @@ def test_repeated_updates_keep_the_segment_count_bounded(six, tmp_path):
         st = ix.stats()
         assert st["cables"] == 6 and st["segments"] <= 8
         assert hits(root, "round7") == {manifest_ref(src, names[7 % 6])}
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the worker records through a fork")
+def test_an_update_pauses_the_collector_in_this_process_only(six, tmp_path, monkeypatch):
+    """The parent's collector is off while it keeps the ledger (and back on after); worker
+    processes turn theirs back on; with jobs=1 (cables read in this process) it stays on."""
+    src, names, _ = six
+    root = tmp_path / "index"
+    build_index([src], root, jobs=2)
+    monkeypatch.setattr(build, "INLINE_UPDATE_TASKS", 0)  # the changed cable goes to a worker process
+    record = tmp_path / "worker-gc"
+
+    class Recording(buildworkers.SegmentBuilder):
+        def __init__(self, *args, **kwargs):
+            with open(record, "a") as fh:
+                fh.write(f"{gc.isenabled()}\n")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(buildworkers, "SegmentBuilder", Recording)
+    for n, (jobs, paused) in enumerate([(2, True), (1, False)]):
+        with open(src / names[n], "a", encoding="utf-8") as fh:
+            fh.write(f"\n{WORD} is the new word .\n")
+        seen: list[bool] = []
+        report = build_index([src], root, jobs=jobs, update=True,
+                             progress=lambda _e, seen=seen: seen.append(gc.isenabled()))
+        assert report.replaced == 1
+        assert seen and set(seen) == {not paused}
+        assert gc.isenabled()
+    # the workers of the jobs=2 update, then the builder of the jobs=1 update in this process
+    assert record.read_text().split() == ["True"] * 3
