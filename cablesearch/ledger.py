@@ -22,10 +22,10 @@ import json
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import indexdir
 from .indexdir import SKIPPED_TSV
@@ -107,9 +107,9 @@ class BuildReport:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One line of ``sources.jsonl``."""
+class Entry(NamedTuple):
+    """One line of ``sources.jsonl``. A tuple: an update holds one for every source (250,000), and
+    tuples are quick to make and, holding only strings, left alone by the cyclic collector."""
 
     source: str
     stamp: str
@@ -192,7 +192,7 @@ class Ledger:
                     self._spelled = {same_path(s, self._base): s for s in self.old}
                 was = self._spelled.pop(same_path(raw.source), None)
                 if was is not None and was in self.old:  # the same source spelled otherwise: take it over
-                    old = self.old[raw.source] = replace(self.old.pop(was), source=raw.source)
+                    old = self.old[raw.source] = self.old.pop(was)._replace(source=raw.source)
             if old is not None and raw.stamp and raw.stamp == old.stamp:
                 self._stamped.append((seq, old, raw.stamp))
                 self.unchanged_by_stamp += 1
@@ -203,8 +203,23 @@ class Ledger:
         """Turn the sources left unread (same stamp) into candidates."""
         with self._lock:
             stamped, self._stamped = self._stamped, []
+        by_source, groups, names = self._by_source, self._groups, self._names
         for seq, old, stamp in stamped:
-            self._put(Candidate(seq, old.source, stamp, old.sha1, old.key, OLD if old.state == INDEXED else None))
+            cand = Candidate(seq, names[seq - 1], stamp, old.sha1, old.key, OLD if old.state == INDEXED else None)
+            if cand.source in by_source:
+                self._put(cand)
+                continue
+            # _put, inlined for the common case (a source with no candidate yet): 250,000 at a time
+            by_source[cand.source] = cand
+            lk = cand.key.lower()
+            group = groups.get(lk)
+            if group is None:
+                groups[lk] = cand
+            elif isinstance(group, list):
+                group.append(cand)
+            else:
+                groups[lk] = [group, cand]
+        self._winners = None
 
     # -- results -------------------------------------------------------------------------------
 
@@ -363,8 +378,7 @@ def read_sources(gen: Path, toc_generation: int) -> dict[str, Entry] | None:
         if lines[-1] == "":
             lines.pop()  # the file's last newline
         # one parse for every line: a damaged line (or a blank one) fails it as a whole
-        out = {source: Entry(source, stamp, sha1, key, state)
-               for source, stamp, sha1, key, state in json.loads("[" + ",".join(lines) + "]")}
+        out = {e.source: e for e in map(Entry._make, json.loads("[" + ",".join(lines) + "]"))}
     except (OSError, ValueError, TypeError, AttributeError):
         return None
     return out if len(out) == head.get("count") else None
