@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import struct
 import threading
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.index import EmptyIndexError
 from whoosh.reading import TermNotFound
 
@@ -289,7 +291,7 @@ class CableIndex:
             for leaf, _offset in reader.leaf_readers():  # each its share of ``scan``, by size
                 share = max(50, scan * leaf.doc_count_all() // total)
                 deleted = leaf.doc_count_all() - leaf.doc_count()
-                for term, info in itertools.islice(leaf.iter_prefix(fieldname, start), share):
+                for term, info in prefix_terms(leaf, fieldname, start, share):
                     n = info.doc_frequency()
                     hints[term] += n
                     if n > deleted:  # more documents than the segment has deleted: one is live
@@ -416,6 +418,48 @@ def _union_counts(reader: Any, fieldnames: tuple[str, ...]) -> list[tuple[bytes,
         gone = {d for d in set().union(*docs.values()) if reader.is_deleted(d)}
         docs = {t: d - gone for t, d in docs.items()}
     return sorted((t, len(d)) for t, d in docs.items() if d)
+
+
+#: Bytes of a segment's term table read at once by :func:`prefix_terms`.
+TERMS_CHUNK = 1 << 16
+_KEY_AND_VALUE_LENGTHS = struct.Struct("!ii")  # whoosh's filetables._lengths
+
+
+def prefix_terms(leaf: Any, fieldname: str, prefix: bytes, limit: int) -> list[tuple[bytes, Any]]:
+    """``list(islice(leaf.iter_prefix(fieldname, prefix), limit))``: the first ``limit`` terms of
+    ``fieldname`` in one segment that start with ``prefix``, with their term infos. From whoosh 3's
+    term table, read in chunks of :data:`TERMS_CHUNK` bytes: whoosh reads each term with three
+    small reads of the file (two thirds of a first completion's time at 250,000 cables)."""
+    try:
+        terms = leaf._terms
+        table = terms._tindex
+        dbfile, end_of_data = table.dbfile, table.endofdata
+        decode = type(terms).__module__ == "whoosh.codec.whoosh3" and W3TermInfo.from_bytes
+    except AttributeError:
+        decode = None
+    if not decode:  # another codec or reader: whoosh's own walk
+        return list(itertools.islice(leaf.iter_prefix(fieldname, prefix), limit))
+    if fieldname not in terms._fieldmap or limit <= 0:
+        return []
+    key = terms._keycoder(fieldname, prefix)  # the field's number, then the prefix
+    pos = table.closest_key_pos(key)
+    out: list[tuple[bytes, Any]] = []
+    head = _KEY_AND_VALUE_LENGTHS.size
+    buf, at = b"", 0  # buf holds the file's bytes from ``at`` on
+    while pos is not None and pos < end_of_data and len(out) < limit:
+        if pos + head > at + len(buf):
+            buf, at = dbfile.get(pos, min(TERMS_CHUNK, end_of_data - pos)), pos
+        keylen, datalen = _KEY_AND_VALUE_LENGTHS.unpack_from(buf, pos - at)
+        stop = pos + head + keylen + datalen
+        if stop > at + len(buf):
+            buf, at = dbfile.get(pos, min(max(TERMS_CHUNK, stop - pos), end_of_data - pos)), pos
+        o = pos - at + head
+        k = buf[o:o + keylen]
+        if not k.startswith(key):  # past the prefix, or past the field
+            break
+        out.append((k[len(key) - len(prefix):], decode(buf[o + keylen:o + keylen + datalen])))
+        pos = stop
+    return out
 
 
 def _is_live(reader: Any, fieldname: str, term: bytes) -> bool:
