@@ -276,3 +276,43 @@ def test_an_update_pauses_the_collector_in_this_process_only(six, tmp_path, monk
         assert gc.isenabled()
     # the workers of the jobs=2 update, then the builder of the jobs=1 update in this process
     assert record.read_text().split() == ["True"] * 3
+
+
+def _segments(root: Path) -> list:
+    from cablesearch.engine import open_whoosh
+    from cablesearch.indexdir import live_generation
+
+    return open_whoosh(live_generation(root))._segments()
+
+
+def test_updates_do_not_pile_up_segments(six, tmp_path, monkeypatch):
+    """Each update adds a segment; one whose cables are all replaced is dropped, and small ones
+    are merged once there are more than MAX_SMALL_SEGMENTS: the segment count stays bounded,
+    the dropped segments' files go, and the index answers as a full build does."""
+    src, names, _ = six
+    root = tmp_path / "index"
+    build_index([src], root, jobs=1)
+    monkeypatch.setattr(build, "MAX_SMALL_SEGMENTS", 2)
+    merged = dropped = False
+    for i in range(10):
+        # first the same two cables again and again (their last segments die), then each in turn
+        name = names[i % 2] if i < 4 else names[i % 6]
+        with open(src / name, "a", encoding="utf-8") as fh:
+            fh.write(f"\n{WORD}{i} is the new word .\n")
+        before = {s.segment_id() for s in _segments(root)}
+        report = build_index([src], root, jobs=1, update=True)
+        assert report.replaced == 1 and report.indexed == 6
+        segments = _segments(root)
+        assert all(s.doc_count() > 0 for s in segments), "a segment without a live cable was kept"
+        assert len(segments) <= 2 + 1  # at most MAX_SMALL_SEGMENTS old small ones, and the update's own
+        after = {s.segment_id() for s in segments}
+        dropped |= len(before - after) >= 1
+        merged |= len(before - after) >= 2
+        gen = root / (root / "CURRENT").read_text().strip()
+        on_disk = {name.split(".")[0] for name in os.listdir(gen) if name.startswith("MAIN_") and "." in name}
+        assert on_disk == after, "files of dropped segments were left behind"
+        assert hits(root, f"{WORD}{i}") == {manifest_ref(src, name)}
+    assert dropped and merged
+    full = build_index([src], tmp_path / "full", jobs=1)
+    assert full.indexed == 6
+    assert stored_by_ref(root) == stored_by_ref(tmp_path / "full")
