@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.reading import SegmentReader
 from whoosh.writing import MERGE_SMALL
 
 from . import indexdir, wordlists
@@ -77,10 +76,6 @@ SHOW_SKIPPED = 10
 CHUNK = 250
 #: An update with at most this many tasks to read (8 + 16 + 32 cables) runs in-process.
 INLINE_UPDATE_TASKS = 3
-#: An update merges the index's small segments (fewer cables than SMALL_SEGMENT_DOCS, as each
-#: update adds) into one when there are more than MAX_SMALL_SEGMENTS of them: see update_merge.
-SMALL_SEGMENT_DOCS = 2_000
-MAX_SMALL_SEGMENTS = 4
 #: Seconds an update waits for whoosh's own write lock (held only by a live writer: it is an flock,
 #: dropped by the kernel when its holder dies, so a killed update never leaves it held).
 WRITER_TIMEOUT = 10.0
@@ -143,25 +138,12 @@ def collector_paused(pause: bool = True) -> Iterator[None]:
 
 
 def update_merge(writer: Any, segments: list[Any]) -> list[Any]:
-    """The merge policy of an update's commit: the segments of the index to keep as they are.
-
-    A segment without a live cable (all replaced or removed) is dropped: whoosh keeps it, and every
-    search would look each of its words up. More than :data:`MAX_SMALL_SEGMENTS` small ones (each
-    update adds one or two) are merged into the writer's new segment. whoosh's own policy
-    (``MERGE_SMALL``) merges only when their sizes fit a Fibonacci rule that a big index's 100-cable
-    updates never meet: at 250,000 cables, twenty updates left twelve segments, a third of them
-    dead, and searches slower by as much."""
-    live = [s for s in segments if s.doc_count() > 0]
-    small = [s for s in live if s.doc_count_all() < SMALL_SEGMENT_DOCS]
-    if len(small) <= MAX_SMALL_SEGMENTS:
-        return MERGE_SMALL(writer, live)
-    for seg in small:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        try:
-            writer.add_reader(reader)
-        finally:
-            reader.close()
-    return [s for s in live if s.doc_count_all() >= SMALL_SEGMENT_DOCS]
+    """The merge policy of an update's commit: whoosh's ``MERGE_SMALL``, after dropping every
+    segment without a live cable (all replaced or removed). whoosh keeps such a segment, and every
+    search looks each of its words up: at 250,000 cables, twenty updates had left twelve
+    segments, a third of them dead. Merging the small live ones too was tried and dropped: through
+    whoosh's ``add_reader`` it took 12-19 s for 290-670 cables (``bench/RESULTS.md``, "Session 8")."""
+    return MERGE_SMALL(writer, [s for s in segments if s.doc_count() > 0])
 
 
 def iter_raw(sources: Sources) -> Iterator[RawCable]:
