@@ -123,7 +123,9 @@ def collector_paused(pause: bool = True) -> Iterator[None]:
 
     An update keeps an entry per source three times over (the old ledger, the candidates, the
     new ledger): 250,000 of each, long-lived, which the collector walks again and again as they
-    grow, for no garbage (a 0-change update at 250,000 leaves about 12,000 cyclic objects). Not for
+    grow. It finds nothing to free before the update ends: what it collects afterwards is the
+    ledger itself, held through a cycle until then (after an update that changed nothing, 11,934
+    objects at 5,000 cables, 10,000 of them entries and candidates; 502,058 at 250,000). Not for
     indexing in this process at scale: whoosh's writer leaves about 40 cyclic objects a cable.
     So an update pauses it only when the cables are read by worker processes (which turn it back
     on, see ``buildworkers``) or a few in this one (``INLINE_UPDATE_TASKS``)."""

@@ -203,23 +203,8 @@ class Ledger:
         """Turn the sources left unread (same stamp) into candidates."""
         with self._lock:
             stamped, self._stamped = self._stamped, []
-        by_source, groups, names = self._by_source, self._groups, self._names
         for seq, old, stamp in stamped:
-            cand = Candidate(seq, names[seq - 1], stamp, old.sha1, old.key, OLD if old.state == INDEXED else None)
-            if cand.source in by_source:
-                self._put(cand)
-                continue
-            # _put, inlined for the common case (a source with no candidate yet): 250,000 at a time
-            by_source[cand.source] = cand
-            lk = cand.key.lower()
-            group = groups.get(lk)
-            if group is None:
-                groups[lk] = cand
-            elif isinstance(group, list):
-                group.append(cand)
-            else:
-                groups[lk] = [group, cand]
-        self._winners = None
+            self._put(Candidate(seq, old.source, stamp, old.sha1, old.key, OLD if old.state == INDEXED else None))
 
     # -- results -------------------------------------------------------------------------------
 

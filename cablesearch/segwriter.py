@@ -31,7 +31,6 @@ from operator import itemgetter
 from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any
 
-from whoosh import columns
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
@@ -40,7 +39,7 @@ from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
 from .codec import _ONE_BYTE, CompactPositions
-from .weighting import _LENGTH_OF_BYTE
+from .weighting import _LENGTH_OF_BYTE, column_bytes
 
 #: Terms per pickled batch in a spilled run (the final merge holds one batch per run in memory).
 RUN_BATCH = 1024
@@ -235,14 +234,13 @@ class _CachedLengths:
         has no length, as whoosh reads it), else a call a document."""
         n = self._doccount
         pdr = self._pdr
-        try:
+        raw = None
+        with contextlib.suppress(AttributeError):  # AttributeError: not whoosh 3's per-document reader
             column = pdr._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        except AttributeError:  # not whoosh 3's per-document reader
-            column = pdr
-        if column is None:
-            return [0] * n  # no column: doc_field_length's default
-        if type(column) is columns.NumericColumn.Reader and column._typecode == "B" and column._count <= n:
-            raw = column._dbfile.get(column._basepos, column._count)
+            if column is None:
+                return [0] * n  # no column: doc_field_length's default
+            raw = column_bytes(column)
+        if raw is not None and len(raw) <= n:
             return [_LENGTH_OF_BYTE[b] for b in raw] + [None] * (n - len(raw))
         get = pdr.doc_field_length
         return [get(d, fieldname) for d in range(n)]

@@ -23,16 +23,22 @@ from .facets import _cached
 _LENGTH_OF_BYTE = [None] + [byte_to_length(b) for b in range(1, 256)]
 
 
+def column_bytes(column: Any) -> bytes | None:
+    """A length column's bytes as whoosh stores them (a byte a document, ``byte_to_length`` decodes
+    it), in one read; None when ``column`` is not a column reader of bytes (or is None)."""
+    if type(column) is not columns.NumericColumn.Reader or column._typecode != "B":
+        return None
+    return column._dbfile.get(column._basepos, column._count)
+
+
 def _length_bytes(reader: Any, fieldname: str) -> bytes | None:
     """One segment reader's length column of ``fieldname`` as whoosh stores it, a byte a document
     (``byte_to_length`` decodes it; it may stop before the last documents), read once and cached
     with the segment; None when the column is not a column of bytes."""
 
     def make() -> bytes | tuple[()]:
-        column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        if type(column) is not columns.NumericColumn.Reader or column._typecode != "B":
-            return ()  # kept, as "not usable"
-        return column._dbfile.get(column._basepos, column._count)  # the column's bytes, one read
+        got = column_bytes(reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN))
+        return () if got is None else got  # () kept, as "not usable"
 
     got = _cached(reader, "\0lengthbytes:" + fieldname, make)
     return None if got == () else got
