@@ -28,6 +28,7 @@ both, document by document, on the real build.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from itertools import accumulate, chain
 from pickle import loads
@@ -40,7 +41,7 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25FScorer
 from whoosh.system import _INT_SIZE
 
-from .bulk import Values, _bm25, _deleted, _Unsupported, posting_values, postings, running_sums
+from .bulk import Values, _bm25, _deleted, _Unsupported, posting_values, postings
 from .codec import CompactPositions
 from .weighting import field_lengths
 
@@ -85,14 +86,21 @@ class _Word:
     """One word's postings in the segment: ids (ascending) and weights (None: all 1.0) as arrays;
     values either joined (:class:`~cablesearch.bulk.Values`) or a list of bytes."""
 
-    __slots__ = ("ids", "joined", "listed", "weights")
+    __slots__ = ("ids", "joined", "listed", "places", "weights")
 
     def __init__(self, ids: Any, weights: Any, joined: Values | None, listed: list[bytes] | None) -> None:
         self.ids, self.weights, self.joined, self.listed = ids, weights, joined, listed
+        self.places: Any = None
 
     def at(self, docs: Any) -> Any:
-        """The places of ``docs`` (each holds the word) in this word's postings."""
-        return np.searchsorted(self.ids, docs)
+        """The places of ``docs`` (each holds the word) in this word's postings: looked up in a
+        slot a document up to the last that holds it (a binary search for each of tens of
+        thousands of documents cost several times as much)."""
+        if self.places is None:
+            ids = self.ids
+            self.places = np.zeros(int(ids[-1]) + 1 if len(ids) else 0, dtype=np.int64)
+            self.places[ids] = np.arange(len(ids))
+        return self.places[docs]
 
     def keys(self, docs: Any, deltas: Any) -> Any:
         """``doc << 32 | position`` of every position of this word in ``docs`` (each holds it),
@@ -112,31 +120,39 @@ _POSITION_TYPES = {ord("B"): np.dtype(np.uint8), ord("H"): np.dtype(np.uint16), 
 
 def _joined_keys(values: Values, at: Any, docs: Any) -> Any:
     """:meth:`_Word.keys` of postings ``at`` (one for each of ``docs``) of joined
-    ``CompactPositions`` values: grouped by typecode, each group's bytes gathered in one index
-    operation, read as its array type, its deltas summed posting by posting, and its positions
-    put in their postings' places (postings in document order, each one's positions in a row)."""
+    ``CompactPositions`` values, every typecode at once: each position's delta is read where it
+    lies (a value's first delta right after its typecode byte, the next ``itemsize`` bytes on),
+    one byte of it per gather, little-endian as ``array`` writes it on the machines that read an
+    index (see ``codec.py``); the deltas are summed posting by posting into positions."""
+    if not _LITTLE:
+        raise _Unsupported  # an index of a big-endian machine: whoosh's matcher reads its arrays
     raw = np.frombuffer(values.data, dtype=np.uint8)
     starts, sizes = values.starts[at], values.sizes[at]
-    codes = raw[starts]
-    if not np.isin(codes, list(_POSITION_TYPES)).all():
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64)
+    size = _ITEMSIZES[raw[starts]]
+    if not size.all():
         raise _Unsupported  # a position value of an unknown typecode: whoosh's matcher decides
-    counts = (sizes - 1) // _ITEMSIZES[codes]
+    counts = (sizes - 1) // size
     if (counts < 1).any():  # an empty list of positions: not written by CompactPositions
         raise _Unsupported
-    keys = np.repeat(docs << 32, counts)
-    for code, dtype in _POSITION_TYPES.items():
-        chosen = codes == code
-        if not chosen.any():
-            continue
-        first, nbytes, n = starts[chosen] + 1, sizes[chosen] - 1, counts[chosen]
-        where = np.repeat(first - (np.cumsum(nbytes) - nbytes), nbytes) + np.arange(int(nbytes.sum()))
-        positions = running_sums(raw[where].view(dtype), n)
-        if len(n) == len(counts):
-            keys |= positions
-        else:
-            keys[np.repeat(chosen, counts)] |= positions
-    return keys
+    total = int(counts.sum())
+    first = np.cumsum(counts) - counts  # each posting's first place among all the positions
+    owner = np.repeat(np.arange(len(counts)), counts)  # the posting of each position
+    # position j of a posting starting at byte s: its delta at s + 1 + j * size, read as the
+    # four bytes there (one unaligned little-endian view of the bytes, padded) cut to its size
+    step = size[owner]
+    where = (starts + 1 - first * size)[owner] + np.arange(total, dtype=np.int64) * step
+    words = np.ndarray((len(raw),), dtype="<u4", buffer=values.data + b"\0\0\0", strides=(1,))
+    deltas = (words[where] & _SIZE_MASKS[step]).astype(np.int64)
+    sums = np.cumsum(deltas)
+    before = sums[first] - deltas[first]  # each posting's deltas are summed from 0
+    return ((docs << 32) - before)[owner] + sums
 
+
+_LITTLE = sys.byteorder == "little"
+#: The bits of a four-byte read that an item of each size (1, 2 or 4 bytes) holds.
+_SIZE_MASKS = np.array([0, 0xFF, 0xFFFF, 0, 0xFFFFFFFF], dtype=np.uint32)
 
 #: A ``CompactPositions`` typecode byte -> the size of its items (0: not a typecode).
 _ITEMSIZES = np.zeros(256, dtype=np.int64)

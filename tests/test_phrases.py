@@ -123,3 +123,27 @@ def test_a_wide_slop_never_reaches_into_the_next_document():
     later = np.array([(4 << 32) | 1, (4 << 32) | 2], dtype=np.int64)
     assert phrases._follow(reached, later, 2**40).tolist() == []
     assert phrases._follow(np.array([(4 << 32) | 1]), later, 2**40).tolist() == [(4 << 32) | 2]
+
+
+def test_positions_of_every_typecode_decode_as_the_format_decodes_them():
+    """Keys read from joined values hold each posting's positions as ``CompactPositions`` decodes
+    them: one-byte, two-byte and four-byte deltas (a cable of more than 65,535 words), mixed in
+    one list, a single position and a value at the very end of the bytes."""
+    import numpy as np
+
+    from cablesearch.bulk import Values
+    from cablesearch.codec import CompactPositions
+
+    fmt = CompactPositions()
+    lists = [[3], [1, 2, 250], [300], [5, 70000], [255, 256, 65535, 65536, 1 << 31], [9, 10], [70000],
+             [0x1234, 0x1235], [7]]
+    encoded = [fmt.encode(p) for p in lists]
+    assert {v[:1] for v in encoded} == {b"B", b"H", b"I"}
+    sizes = np.array([len(v) for v in encoded], dtype=np.int64)
+    values = Values(b"".join(encoded), np.cumsum(sizes) - sizes, sizes)
+    docs = np.arange(len(lists), dtype=np.int64) * 5 + 2
+    for chosen in (list(range(len(lists))), [1, 4, 8], [8], [0, 2, 3, 6, 7]):
+        at = np.array(chosen, dtype=np.int64)
+        keys = phrases._joined_keys(values, at, docs[at])
+        expected = [(int(docs[i]) << 32) | p for i in chosen for p in fmt.decode_positions(encoded[i])]
+        assert keys.tolist() == expected
