@@ -92,19 +92,21 @@ class Highlighter:
         hay = text if text.isascii() else fold_text(text)
         if len(hay) != len(text):
             return [(0, len(text))]
-        regions: list[tuple[int, int]] = []
+        # Without a phrase, a word's neighbours never matter: only the run of non-space characters
+        # holding each start is analyzed (its tokens are the ones the whole text gives there).
+        pad = REGION_PAD if self.phrases else 0
+        out: list[tuple[int, int]] = []
         for m in rx.finditer(hay):
-            a, b = max(0, m.start() - REGION_PAD), min(len(text), m.start() + REGION_PAD)
-            if regions and a <= regions[-1][1]:
-                regions[-1] = (regions[-1][0], b)
-            else:
-                regions.append((a, b))
-        out = []
-        for a, b in regions:  # widen to whole words
-            while a > 0 and not text[a - 1].isspace():
+            at = m.start()
+            if out and at + pad <= out[-1][1]:  # within the last region, as far as it reaches
+                continue
+            a, b = max(0, at - pad), min(len(text), at + pad)
+            while a > 0 and not text[a - 1].isspace():  # widen to whole words
                 a -= 1
             while b < len(text) and not text[b].isspace():
                 b += 1
+            if out and a <= out[-1][1]:  # overlapping the last region: one region
+                a = out.pop()[0]
             out.append((a, b))
         return out
 
