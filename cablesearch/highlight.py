@@ -37,6 +37,8 @@ MAX_MARKS = 2000
 DEFAULT_WIDTH = 200
 #: Characters analyzed on each side of a word that may match; positions left between regions.
 REGION_PAD, REGION_GAP = 80, 1000
+#: Non-space characters up to the next space (the end of a word: ``str.isspace``'s spaces).
+_TO_SPACE = re.compile(r"\S*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +105,7 @@ class Highlighter:
             a, b = max(0, at - pad), min(len(text), at + pad)
             while a > 0 and not text[a - 1].isspace():  # widen to whole words
                 a -= 1
-            while b < len(text) and not text[b].isspace():
-                b += 1
+            b = _TO_SPACE.match(text, b).end()  # \S* matches, if only the empty string
             if out and a <= out[-1][1]:  # overlapping the last region: one region
                 a = out.pop()[0]
             out.append((a, b))
@@ -262,27 +263,15 @@ def _cut(text: str, a: int, b: int, marks: list[_Mark], field: str) -> Snippet:
 
 def collapse_whitespace(raw: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
     """``raw`` with runs of whitespace made one space and the ends stripped; ``spans`` moved along."""
-    out: list[str] = []
-    where = [0] * (len(raw) + 1)
-    n = 0
-    space = True  # strips leading whitespace
-    for i, ch in enumerate(raw):
-        where[i] = n
-        if ch.isspace():
-            if not space:
-                out.append(" ")
-                n += 1
-            space = True
-        else:
-            out.append(ch)
-            n += 1
-            space = False
-    where[len(raw)] = n
-    text = "".join(out)
-    if text.endswith(" "):
-        text = text[:-1]
+    text = " ".join(raw.split())
     m = len(text)
-    return text, [(min(where[s], m), min(where[e], m)) for s, e in spans]
+
+    def moved(i: int) -> int:  # where raw[i] lands: the collapsed length of what comes before it
+        head = raw[:i]
+        n = len(" ".join(head.split()))
+        return n + 1 if n and head[-1].isspace() else n
+
+    return text, [(min(moved(s), m), min(moved(e), m)) for s, e in spans]
 
 
 def lead_snippet(text: str, *, width: int = DEFAULT_WIDTH, field: str = "body") -> Snippet | None:

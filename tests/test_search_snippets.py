@@ -196,3 +196,28 @@ def test_analyzing_only_regions_marks_what_analyzing_everything_marks(query):
         assert hl.spans(text) == everything.spans(text)
 
     check()
+
+
+def test_collapsed_whitespace_keeps_each_span_on_its_words():
+    """Runs of any whitespace (tabs, newlines, no-break and ideographic spaces) become one space and
+    the ends are stripped; a span over words still covers those words, with their gaps collapsed."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cablesearch.highlight import collapse_whitespace
+
+    pieces = st.lists(st.sampled_from(["FSB", "visa", "é", " ", "  ", "\n", "\t", "\u00a0", "\u3000", "\x1c"]),
+                      max_size=14)
+
+    @settings(max_examples=300, deadline=None)
+    @given(pieces, st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=3))
+    def check(parts, ends):
+        raw = "".join(parts)
+        spans = [(min(a, b, len(raw)), min(max(a, b), len(raw))) for a, b in ends]
+        text, moved = collapse_whitespace(raw, spans)
+        assert text == " ".join(raw.split())
+        for (s, e), (s2, e2) in zip(spans, moved, strict=True):
+            if s < e and not raw[s].isspace() and not raw[e - 1].isspace():
+                assert text[s2:e2] == " ".join(raw[s:e].split())
+
+    check()
