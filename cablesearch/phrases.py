@@ -121,9 +121,10 @@ _POSITION_TYPES = {ord("B"): np.dtype(np.uint8), ord("H"): np.dtype(np.uint16), 
 def _joined_keys(values: Values, at: Any, docs: Any) -> Any:
     """:meth:`_Word.keys` of postings ``at`` (one for each of ``docs``) of joined
     ``CompactPositions`` values, every typecode at once: each position's delta is read where it
-    lies (a value's first delta right after its typecode byte, the next ``itemsize`` bytes on),
-    one byte of it per gather, little-endian as ``array`` writes it on the machines that read an
-    index (see ``codec.py``); the deltas are summed posting by posting into positions."""
+    lies (a value's first delta right after its typecode byte, the next ``itemsize`` bytes on) as
+    the four bytes starting there, little-endian as ``array`` writes them on the machines that
+    read an index (see ``codec.py``), masked to its item size; the deltas are summed posting by
+    posting into positions."""
     if not _LITTLE:
         raise _Unsupported  # an index of a big-endian machine: whoosh's matcher reads its arrays
     raw = np.frombuffer(values.data, dtype=np.uint8)
