@@ -513,8 +513,8 @@ def _compact_list(postfile: Any, offset: int, length: int, values: bool = False)
         stream.seek(pos + _INT.size)
         count, _maxid, _maxweight, compression, _mnlen, _mxlen = pickle.load(stream)
         data = buf[stream.tell():nextpos]
-        if compression:  # without values, only the head: 4 kind bytes, ids of at most 4 bytes, weights of 4
-            data = zlib.decompress(data) if values else zlib.decompressobj().decompress(data, 4 + 8 * count)
+        if compression:  # without values, only the head: 4 kind bytes, the ids, the weights
+            data = zlib.decompress(data) if values else _inflated_head(data, count)
         idtype = _DTYPES.get(data[0])
         if idtype is None:
             raise _Unsupported  # not a block this module knows: whoosh's reader decides
@@ -550,6 +550,20 @@ def _compact_list(postfile: Any, offset: int, length: int, values: bool = False)
         return ids, ws
     sizes = np.concatenate(lengths).astype(np.int64)
     return ids, ws, Values(b"".join(joined), np.cumsum(sizes) - sizes, sizes)
+
+
+def _inflated_head(data: bytes, count: int) -> bytes:
+    """The start of a compressed compact block of ``count`` postings, inflated just as far as its
+    ids and weights reach (zlib inflates in order: what follows them, a body word's positions,
+    is most of the block, and is left compressed). Its four kind bytes say how far that is."""
+    stream = zlib.decompressobj()
+    head = stream.decompress(data, 4)
+    idtype = _DTYPES.get(head[0]) if len(head) == 4 else None
+    if idtype is None:
+        raise _Unsupported  # not a block this module knows: whoosh's reader decides
+    wkind = head[1]
+    weights = 0 if wkind == _KIND_NONE else 4 if wkind == _KIND_ONE else 4 * count
+    return head + stream.decompress(stream.unconsumed_tail, count * np.dtype(idtype).itemsize + weights)
 
 
 def running_sums(deltas: Any, counts: Any) -> Any:
