@@ -42,7 +42,7 @@ from whoosh.scoring import BM25FScorer
 from whoosh.system import _INT_SIZE
 
 from .bulk import Values, _bm25, _deleted, _Unsupported, posting_values, postings
-from .codec import CompactPositions
+from .codec import _ITEMSIZE, CompactPositions
 from .weighting import field_lengths
 
 
@@ -114,10 +114,6 @@ class _Word:
         return (np.repeat(docs, counts) << 32) | positions
 
 
-#: numpy's dtype of each typecode a ``CompactPositions`` value starts with.
-_POSITION_TYPES = {ord("B"): np.dtype(np.uint8), ord("H"): np.dtype(np.uint16), ord("I"): np.dtype(np.uint32)}
-
-
 def _joined_keys(values: Values, at: Any, docs: Any) -> Any:
     """:meth:`_Word.keys` of postings ``at`` (one for each of ``docs``) of joined
     ``CompactPositions`` values, every typecode at once: each position's delta is read where it
@@ -157,8 +153,8 @@ _SIZE_MASKS = np.array([0, 0xFF, 0xFFFF, 0, 0xFFFFFFFF], dtype=np.uint32)
 
 #: A ``CompactPositions`` typecode byte -> the size of its items (0: not a typecode).
 _ITEMSIZES = np.zeros(256, dtype=np.int64)
-for _code, _dtype in _POSITION_TYPES.items():
-    _ITEMSIZES[_code] = _dtype.itemsize
+for _code, _size in _ITEMSIZE.items():
+    _ITEMSIZES[_code] = _size
 
 
 def _follow(reached: Any, keys: Any, slop: int) -> Any:
