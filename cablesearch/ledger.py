@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import os
 import threading
 from collections.abc import Iterable
@@ -131,6 +132,9 @@ class Candidate:
     doc: tuple[int, int] | str | None
 
 
+_SEQ = operator.attrgetter("seq")
+
+
 def same_path(source: str, base: str | None = None) -> str:
     """A source as one spelling: its path made absolute against ``base`` (the folder the build
     ran in; else the current one), normalized, and its folder's symbolic links resolved, a CSV
@@ -203,8 +207,26 @@ class Ledger:
         """Turn the sources left unread (same stamp) into candidates."""
         with self._lock:
             stamped, self._stamped = self._stamped, []
+        # _put, written out for the common case (a source met once, its key new to the run):
+        # an update of a few cables puts every other source of the index here.
+        by_source, groups, names = self._by_source, self._groups, self._names
         for seq, old, stamp in stamped:
-            self._put(Candidate(seq, old.source, stamp, old.sha1, old.key, OLD if old.state == INDEXED else None))
+            source = old.source
+            if source in by_source or names[seq - 1] != source:
+                self._put(Candidate(seq, source, stamp, old.sha1, old.key, OLD if old.state == INDEXED else None))
+                continue
+            source = names[seq - 1]  # one string object per source (as _put keeps it)
+            cand = by_source[source] = Candidate(seq, source, stamp, old.sha1, old.key,
+                                                 OLD if old.state == INDEXED else None)
+            lk = old.key.lower()
+            group = groups.get(lk)
+            if group is None:
+                groups[lk] = cand
+            elif isinstance(group, list):
+                group.append(cand)
+            else:
+                groups[lk] = [group, cand]
+        self._winners = None
 
     # -- results -------------------------------------------------------------------------------
 
@@ -262,7 +284,7 @@ class Ledger:
 
     def resolve(self) -> list[Candidate]:
         """Pick each key's winner (latest discovered); return the winners that have no document."""
-        self._winners = {k: max(g, key=lambda c: c.seq) if isinstance(g, list) else g for k, g in self._groups.items()}
+        self._winners = {k: max(g, key=_SEQ) if isinstance(g, list) else g for k, g in self._groups.items()}
         return [w for w in self._winners.values() if w.doc is None]
 
     @property
@@ -297,32 +319,32 @@ class Ledger:
     def duplicates(self) -> list[tuple[str, str, str]]:
         winners = self.winners
         losers = [c for c in self._by_source.values() if winners[c.key.lower()] is not c]
-        return [(c.source, c.key, winners[c.key.lower()].source) for c in sorted(losers, key=lambda c: c.seq)]
+        return [(c.source, c.key, winners[c.key.lower()].source) for c in sorted(losers, key=_SEQ)]
 
     def changes(self) -> tuple[int, int, int, int]:
         """``(added, replaced, removed, unchanged)`` counted per source."""
         winners = self.winners
         added = replaced = removed = unchanged = 0
-        for source in self.old.keys() | self._by_source.keys():
-            old = self.old.get(source)
-            was = old is not None and old.state == INDEXED
-            cand = self._by_source.get(source)
-            now = cand is not None and winners[cand.key.lower()] is cand
-            if now and not was:
+        old_of = self.old.get
+        for source, cand in self._by_source.items():
+            old = old_of(source)
+            if winners[cand.key.lower()] is not cand:  # not in the index now
+                removed += old is not None and old.state == INDEXED
+            elif old is None or old.state != INDEXED:
                 added += 1
-            elif now and cand is not None and cand.doc == OLD:
+            elif cand.doc == OLD:
                 unchanged += 1
-            elif now:
+            else:
                 replaced += 1
-            elif was:
-                removed += 1
+        by_source = self._by_source
+        removed += sum(1 for source, old in self.old.items() if old.state == INDEXED and source not in by_source)
         return added, replaced, removed, unchanged
 
     def entries(self) -> list[Entry]:
         winners = self.winners
         return [
             Entry(c.source, c.stamp, c.sha1, c.key, INDEXED if winners[c.key.lower()] is c else DUPLICATE)
-            for c in sorted(self._by_source.values(), key=lambda c: c.seq)
+            for c in sorted(self._by_source.values(), key=_SEQ)
         ]
 
 
