@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import json
 import os
 import re
@@ -74,8 +73,6 @@ FORMAT = 2
 SHOW_SKIPPED = 10
 #: RawCables per task, reached after a ramp (8, 16, ...) that spreads small builds over the workers.
 CHUNK = 250
-#: An update with at most this many tasks to read (8 + 16 + 32 cables) runs in-process.
-INLINE_UPDATE_TASKS = 3
 #: Seconds an update waits for whoosh's own write lock (held only by a live writer: it is an flock,
 #: dropped by the kernel when its holder dies, so a killed update never leaves it held).
 WRITER_TIMEOUT = 10.0
@@ -128,7 +125,7 @@ def collector_paused(pause: bool = True) -> Iterator[None]:
     objects at 5,000 cables, 10,000 of them entries and candidates; 502,058 at 250,000). Not for
     indexing in this process at scale: whoosh's writer leaves about 40 cyclic objects a cable.
     So an update pauses it only when the cables are read by worker processes (which turn it back
-    on, see ``buildworkers``) or a few in this one (``INLINE_UPDATE_TASKS``)."""
+    on, see ``buildworkers``), indexing here at most the few duplicates it revives."""
     was = gc.isenabled()
     if pause:
         gc.disable()
@@ -339,29 +336,31 @@ class _Build:
         ``schema``: the one to write the segments with (an update's: the live index's own, whose
         positions an older version may have encoded as whoosh does)."""
         tasks = self._tasks(ledger, iter_raw(sources))
-        jobs = self.jobs
-        if self.report.update and jobs > 1:
-            # A small update runs in this process: no pool to start, one new segment instead of `jobs`.
-            head = list(itertools.islice(tasks, INLINE_UPDATE_TASKS + 1))
-            if len(head) <= INLINE_UPDATE_TASKS:
-                jobs = 1
-            tasks = itertools.chain(head, tasks)
-        runner = make_runner(jobs, workdir, schema=schema, **self.runner_kwargs)
+        # An update's pool starts before the walk, its first worker reading the changed cables as
+        # the walk finds them; more take tasks only if it falls behind (``ProcessRunner``).
+        runner = make_runner(self.jobs, workdir, schema=schema, ramp=self.report.update, **self.runner_kwargs)
+        reviver: Any = None
         try:
             for result in runner.run(tasks):
                 self._take(ledger, result)
+            runner.stop()  # the workers write their segments while this process settles the ledger
             ledger.add_unchanged()
             while revive := ledger.resolve():
-                # A duplicate whose winner is gone: read it again and index it (updates only).
+                # A duplicate whose winner is gone: read it again and index it (updates only), here,
+                # into a segment of its own (the workers may be done).
                 wanted = {c.source for c in revive}
                 raws = (r for r in iter_raw(sources) if r.source in wanted)
                 tasks = (Task(-1 - i, ((ledger.seq_of(r.source), r, None),)) for i, r in enumerate(raws))
-                for result in runner.run(tasks):
+                if reviver is None:
+                    reviver = make_runner(1, workdir, schema=schema, worker=self.jobs, **self.runner_kwargs)
+                for result in reviver.run(tasks):
                     self._take(ledger, result, revived=True)
                 ledger.drop_unrevived(wanted)
-            outputs = runner.finish()
+            outputs = runner.finish() + (reviver.finish() if reviver is not None else [])
         except BaseException as e:
             runner.abort()
+            if reviver is not None:
+                reviver.abort()
             if isinstance(e, CableParseError):
                 raise BuildError(f"cannot read the sources: {e}") from e
             raise

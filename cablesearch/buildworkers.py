@@ -185,12 +185,15 @@ class InlineRunner:
     """``jobs == 1``: the caller's process does the work; no pool, no pickling."""
 
     def __init__(self, workdir: Path, limitmb: int = DEFAULT_LIMITMB, segment_docs: int = SEGMENT_DOCS,
-                 schema: Any = None) -> None:
-        self.builder = SegmentBuilder(0, workdir / "w0", limitmb, segment_docs, schema)
+                 schema: Any = None, worker: int = 0) -> None:
+        self.builder = SegmentBuilder(worker, workdir / f"w{worker}", limitmb, segment_docs, schema)
 
     def run(self, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
         for task in tasks:
             yield self.builder.process(task)
+
+    def stop(self) -> None:
+        """No more tasks (here, nothing to start: :meth:`finish` writes the segment)."""
 
     def finish(self) -> list[WorkerOutput]:
         return self.builder.finish()
@@ -200,15 +203,22 @@ class InlineRunner:
 
 
 def _worker_main(worker: int, folder: str, limitmb: int, segment_docs: int, schema: Any, tasks: Any,
-                 results: Any) -> None:
-    """A worker process: build its segment from the chunks it gets until told to finish."""
-    gc.enable()  # a forked worker inherits the parent's paused collector (build.collector_paused)
+                 results: Any, active: Any) -> None:
+    """A worker process: once ``active`` is set, build its segment from the chunks it gets until
+    told to finish."""
+    # A forked worker inherits the parent's objects (an update's ledger: 250,000 entries) and its
+    # paused collector (build.collector_paused): set them aside, so that collecting this worker's
+    # garbage neither walks them nor copies their pages, then collect as usual.
+    gc.freeze()
+    gc.enable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     _die_with_parent()
     parent = mp.parent_process()
     builder = None
     try:
-        builder = SegmentBuilder(worker, Path(folder), limitmb, segment_docs, schema)
+        while not active.wait(timeout=1.0):
+            if parent is not None and not parent.is_alive():
+                os._exit(0)  # the build was killed before it needed this worker
         while True:
             try:
                 task = tasks.get(timeout=1.0)
@@ -220,8 +230,10 @@ def _worker_main(worker: int, folder: str, limitmb: int, segment_docs: int, sche
                 continue
             if task is None:
                 break
+            if builder is None:  # at the first task: a worker given none leaves no folder
+                builder = SegmentBuilder(worker, Path(folder), limitmb, segment_docs, schema)
             results.put(("chunk", worker, builder.process(task)))
-        results.put(("done", worker, builder.finish()))
+        results.put(("done", worker, builder.finish() if builder is not None else []))
     except OSError as e:  # the disk (full, read-only): a message for the user, not a traceback
         if builder is not None:
             builder.cancel()
@@ -250,26 +262,49 @@ def _die_with_parent() -> None:
 class ProcessRunner:
     """``jobs`` worker processes fed through a bounded queue (memory stays flat however many cables).
 
+    With ``ramp`` (an update), only the first worker takes tasks at first; the next starts taking
+    them when the queue stays full (the workers fall behind the walk). An update of a hundred
+    cables then writes one segment, not one a worker: half the terms to write, fewer segments to
+    search, and one process less competing with the walk for the cores. All are forked at the start,
+    before any thread of this process runs (a fork from a threaded process can deadlock).
+
     A feeder thread pulls tasks from the (lazy) task iterable, so discovery, the workers and the
     parent's bookkeeping overlap. The parent notices a worker that died (e.g. killed for memory)
     and fails the build with BuildError; the workers notice a parent that died and stop.
     """
 
     def __init__(self, jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB,
-                 segment_docs: int = SEGMENT_DOCS, schema: Any = None) -> None:
+                 segment_docs: int = SEGMENT_DOCS, schema: Any = None, ramp: bool = False) -> None:
         ctx = mp.get_context()
         self.tasks = ctx.Queue(maxsize=2 * jobs)
         self.results = ctx.Queue()
+        self._active = [ctx.Event() for _ in range(jobs)]
         self.procs = [
             ctx.Process(target=_worker_main, name=f"cablesearch-build-{i}",
-                        args=(i, str(workdir / f"w{i}"), limitmb, segment_docs, schema, self.tasks, self.results),
+                        args=(i, str(workdir / f"w{i}"), limitmb, segment_docs, schema, self.tasks, self.results,
+                              self._active[i]),
                         daemon=True)
             for i in range(jobs)
         ]
         self._stop = threading.Event()
+        self._stopped = False
         self._finished: set[int] = set()
-        for p in self.procs:
+        for i, p in enumerate(self.procs):
+            if not ramp or i == 0:
+                self._active[i].set()
             p.start()
+
+    @property
+    def active(self) -> int:
+        """How many workers take tasks."""
+        return sum(e.is_set() for e in self._active)
+
+    def _ramp_up(self) -> None:
+        """One more worker takes tasks (the queue stayed full)."""
+        for e in self._active:
+            if not e.is_set():
+                e.set()
+                return
 
     def run(self, tasks: Iterable[Task]) -> Iterator[ChunkResult]:
         state: dict[str, Any] = {"fed": 0, "done": False, "error": None}
@@ -280,6 +315,7 @@ class ProcessRunner:
                     while not self._put(task):
                         if self._stop.is_set():
                             return
+                        self._ramp_up()
                     state["fed"] += 1
             except BaseException as e:  # surfaces in the main thread below
                 state["error"] = e
@@ -310,9 +346,19 @@ class ProcessRunner:
         if state["error"] is not None:
             raise state["error"]
 
-    def finish(self) -> list[WorkerOutput]:
+    def stop(self) -> None:
+        """No more tasks: each worker writes its segment, while the caller goes on."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for e in self._active:  # a worker that never took a task takes its None, and writes nothing
+            e.set()
         for _ in self.procs:
             self._put(None, block=True)
+
+    def finish(self) -> list[WorkerOutput]:
+        """Wait for the workers' segments (after :meth:`stop`, called here if it was not)."""
+        self.stop()
         outputs: dict[int, list[WorkerOutput]] = {}
         while len(outputs) < len(self.procs):
             msg = self._get()
@@ -341,9 +387,12 @@ class ProcessRunner:
             q.cancel_join_thread()
             q.close()
 
+    #: Seconds the feeder waits on a full queue before it looks again (stop? one more worker?).
+    put_wait = 0.2
+
     def _put(self, item: Task | None, block: bool = False) -> bool:
         try:
-            self.tasks.put(item, timeout=None if block else 0.2)
+            self.tasks.put(item, timeout=None if block else self.put_wait)
             return True
         except queue.Full:
             return False
@@ -367,12 +416,15 @@ class ProcessRunner:
 
 
 def make_runner(jobs: int, workdir: Path, limitmb: int = DEFAULT_LIMITMB,
-                segment_docs: int | None = None, schema: Any = None) -> InlineRunner | ProcessRunner:
-    """``schema``: the whoosh schema the segments are written with (default: a new index's)."""
+                segment_docs: int | None = None, schema: Any = None, *, ramp: bool = False,
+                worker: int = 0) -> InlineRunner | ProcessRunner:
+    """``schema``: the whoosh schema the segments are written with (default: a new index's);
+    ``ramp``: workers take tasks one more at a time (see :class:`ProcessRunner`); ``worker``: the
+    number of an in-process runner (its folder and segment units), beside a pool's 0..jobs-1."""
     segment_docs = segment_docs or SEGMENT_DOCS  # read here, in the parent, whatever the start method
     if jobs <= 1:
-        return InlineRunner(workdir, limitmb, segment_docs, schema)
-    return ProcessRunner(jobs, workdir, limitmb, segment_docs, schema)
+        return InlineRunner(workdir, limitmb, segment_docs, schema, worker=worker)
+    return ProcessRunner(jobs, workdir, limitmb, segment_docs, schema, ramp=ramp)
 
 
 def remove_tree(path: Path, on_error: Callable[[Exception], None] | None = None) -> None:

@@ -36,7 +36,6 @@ def progress(ev):
 if __name__ == "__main__":  # (spawn and forkserver start methods import this file in the workers)
     sys.path.insert(0, sys.argv[1])
     import cablesearch.build as B
-    B.INLINE_UPDATE_TASKS = 0  # use the worker pool even for a small update
     B.build_index([sys.argv[3]], sys.argv[2], jobs=2, progress=progress, update=sys.argv[5] == "1")
     print("finished", flush=True)
 """

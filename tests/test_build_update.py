@@ -14,7 +14,7 @@ import pytest
 from test_build import annotated_names, corpus, stored_by_ref
 from whoosh.qparser import QueryParser
 
-from cablesearch import build, buildworkers
+from cablesearch import buildworkers
 from cablesearch.build import BUILD_JSON, build_index
 from cablesearch.errors import BuildError
 from cablesearch.index import open_index
@@ -255,7 +255,6 @@ def test_an_update_pauses_the_collector_in_this_process_only(six, tmp_path, monk
     src, names, _ = six
     root = tmp_path / "index"
     build_index([src], root, jobs=2)
-    monkeypatch.setattr(build, "INLINE_UPDATE_TASKS", 0)  # the changed cable goes to a worker process
     record = tmp_path / "worker-gc"
 
     class Recording(buildworkers.SegmentBuilder):
@@ -274,8 +273,9 @@ def test_an_update_pauses_the_collector_in_this_process_only(six, tmp_path, monk
         assert report.replaced == 1
         assert seen and set(seen) == {not paused}
         assert gc.isenabled()
-    # the workers of the jobs=2 update, then the builder of the jobs=1 update in this process
-    assert record.read_text().split() == ["True"] * 3
+    # the worker of the jobs=2 update (one changed cable: one worker takes it), then the builder
+    # of the jobs=1 update in this process
+    assert record.read_text().split() == ["True"] * 2
 
 
 def _segments(root: Path) -> list:
