@@ -171,6 +171,7 @@ class Ledger:
         # key (lowercased) -> its candidate, or a list of them when several sources carry it
         self._groups: dict[str, Candidate | list[Candidate]] = {}
         self._winners: dict[str, Candidate] | None = None
+        self._outcome: tuple[dict[str, Candidate], Any] | None = None  # (the winners it was for, outcome())
         self._lock = threading.Lock()  # discovery runs in the feeder thread
 
     # -- discovery -----------------------------------------------------------------------------
@@ -323,29 +324,39 @@ class Ledger:
 
     def changes(self) -> tuple[int, int, int, int]:
         """``(added, replaced, removed, unchanged)`` counted per source."""
-        winners = self.winners
-        added = replaced = removed = unchanged = 0
-        old_of = self.old.get
-        for source, cand in self._by_source.items():
-            old = old_of(source)
-            if winners[cand.key.lower()] is not cand:  # not in the index now
-                removed += old is not None and old.state == INDEXED
-            elif old is None or old.state != INDEXED:
-                added += 1
-            elif cand.doc == OLD:
-                unchanged += 1
-            else:
-                replaced += 1
-        by_source = self._by_source
-        removed += sum(1 for source, old in self.old.items() if old.state == INDEXED and source not in by_source)
-        return added, replaced, removed, unchanged
+        return self.outcome()[1]
 
     def entries(self) -> list[Entry]:
+        """The new ledger's entries, in the order their sources were discovered."""
+        return self.outcome()[0]
+
+    def outcome(self) -> tuple[list[Entry], tuple[int, int, int, int]]:
+        """:meth:`entries` and :meth:`changes`, worked out in one pass over the sources (an update
+        of a few cables makes both for all 250,000), kept until the ledger changes."""
         winners = self.winners
-        return [
-            Entry(c.source, c.stamp, c.sha1, c.key, INDEXED if winners[c.key.lower()] is c else DUPLICATE)
-            for c in sorted(self._by_source.values(), key=_SEQ)
-        ]
+        if self._outcome is not None and self._outcome[0] is winners:
+            return self._outcome[1]
+        added = replaced = removed = unchanged = 0
+        old_of = self.old.get
+        entries = []
+        for c in sorted(self._by_source.values(), key=_SEQ):
+            old = old_of(c.source)
+            if winners[c.key.lower()] is c:
+                entries.append(Entry(c.source, c.stamp, c.sha1, c.key, INDEXED))
+                if old is None or old.state != INDEXED:
+                    added += 1
+                elif c.doc == OLD:
+                    unchanged += 1
+                else:
+                    replaced += 1
+            else:  # a duplicate: not in the index now
+                entries.append(Entry(c.source, c.stamp, c.sha1, c.key, DUPLICATE))
+                removed += old is not None and old.state == INDEXED
+        by_source = self._by_source
+        removed += sum(1 for source, old in self.old.items() if old.state == INDEXED and source not in by_source)
+        result = (entries, (added, replaced, removed, unchanged))
+        self._outcome = (winners, result)
+        return result
 
 
 # ---------------------------------------------------------------------------------------------
