@@ -265,8 +265,9 @@ class ProcessRunner:
     With ``ramp`` (an update), only the first worker takes tasks at first; the next starts taking
     them when the queue stays full (the workers fall behind the walk). An update of a hundred
     cables then writes one segment, not one a worker: half the terms to write, fewer segments to
-    search, and one process less competing with the walk for the cores. All are forked at the start,
-    before any thread of this process runs (a fork from a threaded process can deadlock).
+    search, and one process less competing with the walk for the cores. All are started at once,
+    before the feeder thread (a fork from a threaded process can deadlock); with the ``fork``
+    start method (Linux's default before Python 3.14) a worker that is never used costs a few ms.
 
     A feeder thread pulls tasks from the (lazy) task iterable, so discovery, the workers and the
     parent's bookkeeping overlap. The parent notices a worker that died (e.g. killed for memory)

@@ -94,15 +94,15 @@ def _walk(folder: str, seen: set[str]) -> Iterator[RawCable]:
     seen.add(real)
     try:
         with os.scandir(folder) as it:
-            entries = sorted((e for e in it if not e.name.startswith(".")), key=_name)
+            entries = sorted(((e, e.is_dir()) for e in it if not e.name.startswith(".")), key=_by_name)
     except OSError as e:
         yield RawCable(source=folder, meta={"_error": f"cannot list folder: {e.strerror or e}"}, stamp="error")
         return
-    has_manifest = any(e.name == MANIFEST and not e.is_dir() for e in entries)
+    has_manifest = any(e.name == MANIFEST and not is_dir for e, is_dir in entries)
     manifest = _ManifestIndex(os.path.join(folder, MANIFEST)) if has_manifest else None
     try:
-        for e in entries:
-            if e.is_dir():
+        for e, is_dir in entries:
+            if is_dir:
                 yield from _walk(e.path, seen)
                 continue
             name = e.name
@@ -116,8 +116,8 @@ def _walk(folder: str, seen: set[str]) -> Iterator[RawCable]:
             manifest.close()
 
 
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
+def _by_name(item: tuple[os.DirEntry[str], bool]) -> str:
+    return item[0].name
 
 
 def _file_item(path: str, entry: bytes | None, dirent: os.DirEntry[str] | None = None) -> RawCable:
