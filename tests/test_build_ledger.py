@@ -35,6 +35,19 @@ def test_the_source_discovered_last_wins_a_key_whatever_the_case():
     assert [(e.source, e.state) for e in led.entries()] == [("a", DUPLICATE), ("b", INDEXED), ("c", INDEXED)]
 
 
+def test_entries_and_counts_follow_the_ledger_after_they_were_asked_for():
+    """changes() and entries() come from one pass kept between calls: a source put after them counts."""
+    led = Ledger({"a": Entry("a", "1:1", "h1", "K1", INDEXED)})
+    for s in ("a", "b"):
+        led.discovered(raw(s, "2:2"))
+    written(led, "a", "K1", 0)
+    assert led.changes() == (0, 1, 0, 0)
+    assert [e.source for e in led.entries()] == ["a"]
+    written(led, "b", "K1", 1)  # the same key, discovered later: b wins, a is now a duplicate
+    assert led.changes() == (1, 0, 1, 0)
+    assert [(e.source, e.state) for e in led.entries()] == [("a", DUPLICATE), ("b", INDEXED)]
+
+
 def test_unchanged_stamps_are_not_read_and_keep_their_documents():
     old = {"a": Entry("a", "1:1", "h1", "K1", INDEXED), "b": Entry("b", "1:1", "h2", "K2", INDEXED),
            "gone": Entry("gone", "1:1", "h3", "K3", INDEXED)}

@@ -34,6 +34,20 @@ def test_discover_reads_every_form_of_the_fixture_folder() -> None:
     assert [Path(r.source).parent.name for r in items if r.kind is None][:2] == ["annotated", "annotated"]
 
 
+def test_a_walked_file_is_the_raw_cable_its_fields_say(fixture_cables: Path) -> None:
+    """The walk makes its handles without the dataclass's __init__: each must still hold every
+    field, equal (and hash like) the RawCable made from its values, and pickle to a worker."""
+    names = {f.name for f in dataclasses.fields(RawCable)}
+    files = [r for r in discover([fixture_cables]) if r.path is not None]
+    assert len(files) > 20
+    for r in files:
+        assert set(vars(r)) == names
+        made = RawCable(source=r.source, path=r.path, text=None, kind=None, meta=r.meta, stamp=r.stamp)
+        assert r == made and hash(r) == hash(made) and pickle.loads(pickle.dumps(r)) == made
+        st = os.stat(r.path)
+        assert r.stamp.split(":")[:2] == [str(st.st_size), str(st.st_mtime_ns)]
+
+
 def test_discover_is_lazy() -> None:
     it = discover([FIXTURES])
     assert inspect.isgenerator(it)
