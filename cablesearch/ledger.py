@@ -208,26 +208,8 @@ class Ledger:
         """Turn the sources left unread (same stamp) into candidates."""
         with self._lock:
             stamped, self._stamped = self._stamped, []
-        # _put, written out for the common case (a source met once, its key new to the run):
-        # an update of a few cables puts every other source of the index here.
-        by_source, groups, names = self._by_source, self._groups, self._names
         for seq, old, stamp in stamped:
-            source = old.source
-            if source in by_source or names[seq - 1] != source:
-                self._put(Candidate(seq, source, stamp, old.sha1, old.key, OLD if old.state == INDEXED else None))
-                continue
-            source = names[seq - 1]  # one string object per source (as _put keeps it)
-            cand = by_source[source] = Candidate(seq, source, stamp, old.sha1, old.key,
-                                                 OLD if old.state == INDEXED else None)
-            lk = old.key.lower()
-            group = groups.get(lk)
-            if group is None:
-                groups[lk] = cand
-            elif isinstance(group, list):
-                group.append(cand)
-            else:
-                groups[lk] = [group, cand]
-        self._winners = None
+            self._put(Candidate(seq, old.source, stamp, old.sha1, old.key, OLD if old.state == INDEXED else None))
 
     # -- results -------------------------------------------------------------------------------
 
