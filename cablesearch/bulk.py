@@ -717,17 +717,20 @@ class TermUnion(_Lazy):
     documents of every term's postings on construction; this looks each up once. The scores are
     whoosh's ``ArrayUnionMatcher``'s: ``acc[d] += score * boost``, term by term in order."""
 
-    def __init__(self, searcher: Any, fieldname: str, terms: list[bytes], boost: float, weighting: Any) -> None:
+    def __init__(self, searcher: Any, fieldname: str, terms: list[bytes], boost: float, weighting: Any,
+                 infos: list[Any] | None = None) -> None:
         super().__init__(searcher, boost, weighting)
         self.fieldname, self.terms = fieldname, terms
+        #: Each term's info in this segment, where the caller has them (else looked up here).
+        self.infos = infos if infos is not None and len(infos) == len(terms) else None
 
     def _work_out(self, reader: Any) -> _Found:
         field = reader.schema[self.fieldname]
         acc = np.zeros(reader.doc_count_all())
-        for text in self.terms:
+        for i, text in enumerate(self.terms):
             t = text if isinstance(text, bytes) else field.to_bytes(text)  # as Term.matcher encodes it
-            ids, scores = _term_scores(self.searcher, reader, self.fieldname, t, reader.term_info(self.fieldname, t),
-                                       self.weighting)
+            info = self.infos[i] if self.infos is not None else reader.term_info(self.fieldname, t)
+            ids, scores = _term_scores(self.searcher, reader, self.fieldname, t, info, self.weighting)
             acc[ids] += scores * self.boost
         present = acc > 0  # the array's unset (0) slots are no match
         return _Found(present, np.where(present, acc, 0.0))

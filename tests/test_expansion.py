@@ -61,3 +61,28 @@ def test_a_query_compiled_against_another_index_looks_its_terms_up(updated_index
                 assert got == _walk(ours.matcher(leaf, context)), text
                 found += len(got)
             assert found, text
+
+
+@pytest.mark.parametrize("which", ["updated", "legacy"])
+def test_sizes_and_term_infos_are_whooshs(request, which):
+    """A pattern's size in a segment (what an OR asks first, to shape its tree) is whoosh's sum of
+    its terms' document counts there, and the term infos a prefix's listing read are those a
+    lookup finds: the same postings, so the same matches."""
+    with open_index(request.getfixturevalue(f"{which}_index_path")) as ix:
+        s = ix.searcher()
+        sized = 0
+        for text in PATTERNS:
+            q, _, _ = prepare_query(text, s.schema, s.reader())
+            for node in _expanded(q):
+                for leaf, _ in s.leaf_searchers():
+                    reader = leaf.reader()
+                    counts = [reader.doc_frequency(node.field(), t) for t in node.terms]
+                    assert node.estimate_size(reader) == sum(counts), text
+                    assert node.estimate_min_size(reader) == min(counts, default=0), text  # whoosh: ValueError if none
+                    for term, info in node._held(reader):
+                        looked_up = reader.term_info(node.field(), term)
+                        assert vars(info) == vars(looked_up) and vars(info), (text, term)
+                    sized += sum(counts)
+            if any(type(n).__name__ == "ExpandedPrefix" for n in _expanded(q)):
+                assert any(n.segment_infos for n in _expanded(q)), text  # read with the words, not looked up
+        assert sized > 100

@@ -24,11 +24,13 @@ import copy
 import dataclasses
 import functools
 import itertools
+import weakref
 from collections.abc import Iterable
 from datetime import datetime
 
 from whoosh import query as wq
 from whoosh.fields import Schema
+from whoosh.reading import TermNotFound
 
 from .. import bulk, phrases, wordlists
 from .. import schema as fields_table
@@ -337,41 +339,50 @@ def _date_range(node: DateRange, boost: float) -> wq.Query:
     return bulk.DateRange(node.field, low, high, startexcl=not node.low_incl, endexcl=not node.high_incl, boost=boost)
 
 
-def _expansion(q: wq.Query, reader, stop: int, per_segment: dict[str, tuple[bytes, ...]] | None = None):
+def _expansion(q: wq.Query, reader, stop: int, per_segment: dict[str, tuple[bytes, ...]] | None = None,
+               infos: dict[str, tuple[object, ...]] | None = None):
     """The index terms ``q`` stands for, lazily (at least ``stop`` if there are as many); None
     when it does not expand."""
     if isinstance(q, wq.Every):
         return reader.lexicon(q.fieldname) if q.fieldname not in (None, "", "*") else None
     if isinstance(q, wq.Prefix | wq.Wildcard | wq.FuzzyTerm):
-        return ((q.fieldname, t) for t in _pattern_terms(q, reader, stop, per_segment))
+        return ((q.fieldname, t) for t in _pattern_terms(q, reader, stop, per_segment, infos))
     return None
 
 
-def _pattern_terms(q: wq.MultiTerm, reader, stop: int, per_segment: dict[str, tuple[bytes, ...]] | None = None):
+def _pattern_terms(q: wq.MultiTerm, reader, stop: int, per_segment: dict[str, tuple[bytes, ...]] | None = None,
+                   infos: dict[str, tuple[object, ...]] | None = None):
     """The index terms of a prefix, wildcard or fuzzy word, sorted, read segment by segment, as
     whoosh's matchers read them: whoosh's merged word list of a multi-segment index costs several
     times the sum of the segments' (a leading ``*`` reads the whole list), and its fuzzy matching on
     the merged list also counts a transposition as one edit, which the segments' does not. Stops
     after ``stop`` terms (enough to tell a query over the limit). With ``per_segment``, a listing
-    that did not stop early also fills it: each segment's own terms, sorted, by segment id."""
+    that did not stop early also fills it: each segment's own terms, sorted, by segment id; with
+    ``infos``, each segment's term infos, in the same order, where the walk read them (a prefix)."""
     leaves = [r for r, _ in reader.leaf_readers()] if hasattr(reader, "leaf_readers") else [reader]
     found: set[bytes] = set()
     mine: dict[str, tuple[bytes, ...]] = {}
+    mine_infos: dict[str, tuple[object, ...]] = {}
     for leaf in leaves:
         own = []
-        for btext in _leaf_pattern_terms(q, leaf):
-            own.append(btext)
-            found.add(btext)
+        for item in _leaf_pattern_items(q, leaf):
+            own.append(item)
+            found.add(item[0])
             if len(found) >= stop:
                 break
         if len(found) >= stop:
             break
         key = _segment_id(leaf)
         if key is not None:
-            mine[key] = tuple(sorted(own))
+            own.sort(key=lambda item: item[0])
+            mine[key] = tuple(t for t, _ in own)
+            if own and all(info is not None for _, info in own):
+                mine_infos[key] = tuple(info for _, info in own)
     else:
         if per_segment is not None:
             per_segment.update(mine)
+        if infos is not None:
+            infos.update(mine_infos)
     yield from sorted(found)
 
 
@@ -381,14 +392,18 @@ def _segment_id(reader) -> str | None:
     return segment().segment_id() if callable(segment) else None
 
 
-def _leaf_pattern_terms(q: wq.MultiTerm, leaf) -> Iterable[bytes]:
-    """One segment's terms of a pattern, in index order: a wildcard with no literal start from the
-    segment's word list (:mod:`cablesearch.wordlists`), anything else from whoosh's walk."""
+def _leaf_pattern_items(q: wq.MultiTerm, leaf) -> Iterable[tuple[bytes, object]]:
+    """One segment's terms of a pattern, in index order, each with its term info where the walk
+    reads it anyway (None where not): a wildcard with no literal start from the segment's word list
+    (:mod:`cablesearch.wordlists`), a prefix from whoosh's walk of the segment's terms with their
+    infos (what whoosh's ``expand_prefix`` walks, keys only), anything else from whoosh's walk."""
     if isinstance(q, wq.Wildcard):
         found = wordlists.match(leaf, q.fieldname, q.text)
         if found is not None:
-            return found
-    return q._btexts(leaf)
+            return ((t, None) for t in found)
+    elif type(q) is wq.Prefix and hasattr(leaf, "iter_prefix") and hasattr(leaf, "_terms"):
+        return leaf.iter_prefix(q.fieldname, q.text)
+    return ((t, None) for t in q._btexts(leaf))
 
 
 class _Expanded:
@@ -401,9 +416,55 @@ class _Expanded:
     terms: tuple[bytes, ...] = ()
     #: Each segment's own terms (sorted), by segment id, listed with ``terms``.
     per_segment: dict[str, tuple[bytes, ...]] | None = None
+    #: Each segment's term infos, in the order of its ``per_segment`` terms, where the listing read them.
+    segment_infos: dict[str, tuple[object, ...]] | None = None
 
     def _btexts(self, ixreader) -> tuple[bytes, ...]:
         return self.terms
+
+    def _held(self, reader) -> list[tuple[bytes, object]]:
+        """``(term, term info)`` of each of the terms the one-segment ``reader`` holds, found once
+        per reader: from the listing at compile time where it covers the segment, else looked up
+        one by one (most of a pattern's terms are absent from most segments). whoosh's ``Or`` asks
+        each pattern its size (``estimate_size``) before its matcher, and the union reads postings
+        from the same infos: about 60-110 µs a lookup in a segment's hashed word table, for each of
+        up to 1,000 terms."""
+        fieldname = self.field()
+        seen = self.__dict__.get("_seen")
+        if seen is None:
+            seen = self.__dict__["_seen"] = weakref.WeakKeyDictionary()
+        got = seen.get(reader)
+        if got is not None and got[0] == fieldname and got[1] is self.terms:
+            return got[2]
+        key = _segment_id(reader) or ""
+        present = (self.per_segment or {}).get(key)
+        infos = (self.segment_infos or {}).get(key)
+        if present is not None and infos is not None and len(infos) == len(present):
+            held = list(zip(present, infos, strict=True))
+        else:
+            held = []
+            for t in self.terms if present is None else present:
+                try:
+                    held.append((t, reader.term_info(fieldname, t)))
+                except TermNotFound:
+                    pass
+        seen[reader] = (fieldname, self.terms, held)
+        return held
+
+    def estimate_size(self, ixreader) -> int:
+        """whoosh's (the sum of the terms' document counts), from :meth:`_held` in a segment."""
+        if not hasattr(ixreader, "_terms"):
+            return super().estimate_size(ixreader)
+        return sum(info.doc_frequency() for _, info in self._held(ixreader))
+
+    def estimate_min_size(self, ixreader) -> int:
+        """whoosh's (the smallest document count of the terms, 0 for one absent), from :meth:`_held`."""
+        if not hasattr(ixreader, "_terms"):
+            return super().estimate_min_size(ixreader)
+        held = self._held(ixreader)
+        if len(held) < len(self.terms):
+            return 0
+        return min((info.doc_frequency() for _, info in held), default=0)
 
     def matcher(self, searcher, context=None):
         """An ``Or`` of the terms the segment has, scored as whoosh scores a pattern (the sum of
@@ -415,19 +476,17 @@ class _Expanded:
 
         reader = searcher.reader()
         fieldname = self.field()
-        # The segment's terms as listed at compile time; else (another reader) looked up one by one:
-        # most of a pattern's terms are absent from most segments, and each lookup hashes the term.
-        present = (self.per_segment or {}).get(_segment_id(reader) or "")
-        if present is None:
-            present = [t for t in self.terms if (fieldname, t) in reader]
-        if not present:
+        held = self._held(reader)
+        if not held:
             return matching.NullMatcher()
+        present = [t for t, _ in held]
         if len(present) == 1:
             return bulk.Term(fieldname, present[0], boost=self.boost).matcher(searcher, context)
         if len(present) > 2 and bulk.bulk_context(context) and searcher.is_atomic() and fieldname in searcher.schema:
             # whoosh's pre-loaded union (below), looked up and scored in bulk: the same sums; two
             # terms stay a plain Or, whose boost multiplies their sum, not each score
-            return bulk.TermUnion(searcher, fieldname, list(present), self.boost, context.weighting)
+            return bulk.TermUnion(searcher, fieldname, present, self.boost, context.weighting,
+                                  infos=[info for _, info in held])
         union = wq.Or([bulk.Term(fieldname, t) for t in present], boost=self.boost)
         if len(present) > 2:
             union.matcher_type = wq.Or.ARRAY_MATCHER
@@ -455,7 +514,8 @@ def expand_patterns(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str =
     query, whose patterns no longer scan the index's word list at search time. Raises
     :class:`QueryLimitError` as :func:`check_expansion` does (the same limits and messages)."""
     segments: dict[int, dict[str, tuple[bytes, ...]]] = {}
-    found = check_expansion(q, reader, limit, text, total_limit, segments)
+    infos: dict[int, dict[str, tuple[object, ...]]] = {}
+    found = check_expansion(q, reader, limit, text, total_limit, segments, infos)
     if not found:
         return q
 
@@ -466,6 +526,7 @@ def expand_patterns(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str =
             frozen.__class__ = _EXPANDED[type(node)]
             frozen.terms = terms
             frozen.per_segment = segments.get(id(node))
+            frozen.segment_infos = infos.get(id(node))
             return frozen
         return node.apply(freeze) if not node.is_leaf() else node
 
@@ -474,17 +535,20 @@ def expand_patterns(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str =
 
 def check_expansion(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str = "",
                     total_limit: int = MAX_TOTAL_EXPANSION,
-                    segments: dict[int, dict[str, tuple[bytes, ...]]] | None = None) -> dict[int, tuple[bytes, ...]]:
+                    segments: dict[int, dict[str, tuple[bytes, ...]]] | None = None,
+                    infos: dict[int, dict[str, tuple[object, ...]]] | None = None) -> dict[int, tuple[bytes, ...]]:
     """Raise :class:`QueryLimitError` if a prefix, wildcard, fuzzy word or ``field:*`` in ``q``
     would stand for more than ``limit`` index terms, or all of them together for more than
     ``total_limit``. Counts lazily and stops at the limit, so ``a*`` on a big index fails fast
     instead of stalling. Returns the terms of each prefix, wildcard and fuzzy word, by ``id()``
-    of its node (see :func:`expand_patterns`); with ``segments``, each one's terms per segment too."""
+    of its node (see :func:`expand_patterns`); with ``segments``, each one's terms per segment too,
+    and with ``infos`` their term infos where the listing read them."""
     total = 0
     found: dict[int, tuple[bytes, ...]] = {}
     for leaf in q.leaves() if not q.is_leaf() else (q,):
         own: dict[str, tuple[bytes, ...]] = {}
-        terms = _expansion(leaf, reader, limit + 1, own)
+        own_infos: dict[str, tuple[object, ...]] = {}
+        terms = _expansion(leaf, reader, limit + 1, own, own_infos)
         if terms is None:
             continue
         listed = tuple(itertools.islice(terms, limit + 1))
@@ -493,6 +557,8 @@ def check_expansion(q: wq.Query, reader, limit: int = MAX_EXPANSION, text: str =
             found[id(leaf)] = tuple(t for _, t in listed)
             if segments is not None and own:
                 segments[id(leaf)] = own
+            if infos is not None and own_infos:
+                infos[id(leaf)] = own_infos
         total += count
         if count > limit or total > total_limit:
             start, end = getattr(leaf, "startchar", 0), getattr(leaf, "endchar", 0)
