@@ -1,6 +1,7 @@
-"""Word lists (``cablesearch/wordlists.py``): a wildcard with no literal start is answered from each
-segment's ``.words`` file, and the answer is exactly whoosh's own walk of the word list: the same
-terms, the same hits, the same totals; a missing or damaged file only means the slow walk."""
+"""Word lists (``cablesearch/wordlists.py``): a wildcard is answered from each segment's ``.words``
+file (with a literal start, from the run of words that begin with it), and the answer is exactly
+whoosh's own walk of the word list: the same terms, the same hits, the same totals; a missing or
+damaged file only means the slow walk."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from whoosh import query as wq
 
 from cablesearch import build_index, indexdir, open_index, wordlists
@@ -21,6 +24,10 @@ PATTERNS = [
     ("body", "h?man"), ("misc", "*an"),
     # Many stars: matched like fnmatch's atomic pieces, or the scan would backtrack for minutes.
     ("body", "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*z"), ("body", "*e**e*"), ("body", "?*?*?*?*?*?*?*?*?*?*?*?*?*q"),
+    # A literal start: only the words that begin with it are scanned.
+    ("body", "gov*nment"), ("body", "te?t"), ("body", "m*w"), ("body", "a*"), ("body", "zz*"), ("body", "ü*"),
+    ("body", "z?"), ("body", "\U0010ffff*"), ("loc", "mos*"), ("org", "min*ry"), ("tag", "P*"), ("ref", "0*"),
+    ("subject", "n?c*"),
 ]
 
 
@@ -53,12 +60,23 @@ def test_a_word_list_finds_the_terms_whooshs_walk_finds(fixture_index_path, fiel
             assert wordlists.match(leaf, field, pattern) == walked
 
 
-def test_patterns_with_a_literal_start_stay_with_whoosh(fixture_index_path):
+def test_patterns_with_a_character_set_stay_with_whoosh(fixture_index_path):
     ix, leaves = _segment_readers(fixture_index_path)
     with ix:
-        assert wordlists.match(leaves[0], "body", "gov*nment") is None
         assert wordlists.match(leaves[0], "body", "[ab]*") is None
-        assert wordlists.match(leaves[0], "body", "m*w") is not None
+        assert wordlists.match(leaves[0], "body", "go[vw]*") is None
+        assert wordlists.match(leaves[0], "body", "gov*nment") is not None
+
+
+@given(words=st.lists(st.text(alphabet="ab\u00e9\U0001f600", max_size=4), unique=True),
+       start=st.text(alphabet="ab\u00e9\U0001f600", min_size=1, max_size=3))
+def test_the_span_of_a_start_holds_exactly_the_words_that_begin_with_it(words, start):
+    """Any sorted list, any start (words that are prefixes of one another, none, all, astral)."""
+    listed = sorted(words)
+    text = "\n" + "\n".join(listed) + "\n" if listed else "\n"
+    span = wordlists._span(text, start)
+    assert span.startswith("\n") and span.endswith("\n")
+    assert [w for w in span.split("\n")[1:-1]] == [w for w in listed if w.startswith(start)]
 
 
 QUERIES = ["*stan", "loc:*stan", "?ran AND tag:PREL", "*ment* NOT moscow", "h?man rights", "org:*minist*"]
