@@ -5,8 +5,10 @@ whoosh answers such a pattern by walking the field's word list in Python, about 
 8 s for the 2.6 million body words of a 250,000-cable index when the pattern has no literal start.
 The same words as one string, scanned by ``re``, take about 10 ms a segment. A pattern with a
 literal start (``te?t``, ``gov*nment``) scans only the words that begin with it, found by a binary
-search of the list (whoosh walks each of them: ``te?t`` walks 12,600 words at 250,000). A plain
-prefix (``nucl*``) stays with whoosh's walk, which reads each word's term info on the way.
+search of the list (whoosh walks each of them: ``te?t`` walks 12,600 words at 250,000); one with a
+literal end and no start (``*stan``) scans the list backwards, as a pattern with a literal start
+(re finds a literal start fast). A plain prefix (``nucl*``) stays with whoosh's walk, which reads
+each word's term info on the way.
 
 ``MAIN_<segment id>.words`` sits next to its segment, so whoosh removes it with the segment: its
 clean-up after a commit deletes every ``MAIN_<id>.*`` of a segment no longer listed. The build
@@ -197,7 +199,20 @@ def match(reader: Any, fieldname: str, pattern: str) -> list[bytes] | None:
     start = _literal_start(pattern)
     if start:
         text = _span(text, start)
+    elif pattern[-1] not in "*?":
+        # No literal start but a literal end (*stan, ?ran): the reversed pattern on the reversed
+        # list, which begins with a literal that re finds fast (*stan: 28 -> 10 ms a segment of
+        # 600,000 words); the words back in index order, which is code point order.
+        backwards = _regex(pattern[::-1])
+        if backwards is not None:
+            found = backwards.findall(_reversed_words(reader, fieldname, text))
+            return [w.encode("utf-8") for w in sorted(w[::-1] for w in found)]
     return [w.encode("utf-8") for w in regex.findall(text)]
+
+
+def _reversed_words(reader: Any, fieldname: str, text: str) -> str:
+    """``words(reader, fieldname)`` (``text``) backwards, made once and cached with the segment."""
+    return _cached(reader, "\0reversed words:" + fieldname, lambda: text[::-1])
 
 
 __all__ = ["SUFFIX", "match", "words", "write_missing"]

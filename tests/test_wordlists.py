@@ -28,6 +28,8 @@ PATTERNS = [
     ("body", "gov*nment"), ("body", "te?t"), ("body", "m*w"), ("body", "a*"), ("body", "zz*"), ("body", "ü*"),
     ("body", "z?"), ("body", "\U0010ffff*"), ("loc", "mos*"), ("org", "min*ry"), ("tag", "P*"), ("ref", "0*"),
     ("subject", "n?c*"),
+    # A literal end and no start: the reversed pattern on the reversed list.
+    ("body", "*ü"), ("body", "?*n"), ("body", "*e?s"), ("body", "*\U0010ffff"), ("loc", "*ia"), ("ref", "*00"),
 ]
 
 
