@@ -224,7 +224,10 @@ def segment_arrays(searcher: Any, q: Any, context: Any) -> tuple[Any, Any] | Non
             from whoosh.searching import SearchContext
 
             context = SearchContext(weighting=searcher.weighting)
-        found = _eval(q.matcher(searcher, context.set(bulk=True)), searcher.reader())
+        m = q.matcher(searcher, context.set(bulk=True))
+        if type(m) is TermLeaf:  # one term: its list as read, without a slot a document and back
+            return m.sparse(searcher.reader())
+        found = _eval(m, searcher.reader())
     except _Unsupported:
         return None
     docs = np.flatnonzero(found.present)
@@ -457,7 +460,13 @@ def _bm25_of(idf: float, avgfl: float, B: float, K1: float, reader: Any, fieldna
              ) -> Any:
     codes = field_length_codes(reader, fieldname)
     if codes is not None:
-        lengths = _LENGTHS_F[np.frombuffer(codes, dtype=np.uint8)[ids]]
+        # A length is one of 256 bytes: the formula's length part worked out once per byte, in
+        # the same operations as per posting below, then looked up (so the same bits).
+        part = K1 * ((1 - B) + B * _LENGTHS_F / avgfl)
+        code = np.frombuffer(codes, dtype=np.uint8)[ids]
+        if weights is None:  # every weight 1.0 (a keyword, a word once in each cable)
+            return idf * ((1.0 * (K1 + 1)) / (1.0 + part))[code]
+        return idf * ((weights * (K1 + 1)) / (weights + part[code]))
     else:
         listed = field_lengths(reader, fieldname)
         if listed is None or any(listed[d] is None for d in ids.tolist()):
