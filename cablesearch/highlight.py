@@ -82,16 +82,21 @@ class Highlighter:
     def _starts_re(self) -> re.Pattern[str] | None:
         if self.starts is None:
             return None
-        alts = "|".join(re.escape(x) for x in sorted(self.starts, key=len, reverse=True))
-        return re.compile(rf"(?<!\w)(?:{alts})", re.IGNORECASE)
+        # Searched in the folded (lowercased) text, each start a literal with its "not inside a
+        # word" check after it: re finds a pattern that begins with a literal many times faster than
+        # one that begins with a look-behind or ignores case (karz in a 7.5 kB body: 62 vs 333 µs).
+        starts = sorted({fold_text(x) for x in self.starts}, key=len, reverse=True)
+        alts = "|".join(rf"{x}(?<!\w{x})" for x in map(re.escape, starts))
+        return re.compile(alts)
 
     def _regions(self, text: str) -> list[tuple[int, int]]:
         rx = self._starts_re
         if rx is None:
             return [(0, len(text))]
-        # Accents fold away in analysis ("SÃO" is "sao"): look for the starts in the folded text,
-        # which keeps every position (one character for one) unless lowercasing changed a length.
-        hay = text if text.isascii() else fold_text(text)
+        # Accents fold away in analysis ("SÃO" is "sao"): look for the (folded) starts in the
+        # folded, lowercased text, which keeps every position (one character for one) unless
+        # lowercasing changed a length.
+        hay = fold_text(text)
         if len(hay) != len(text):
             return [(0, len(text))]
         # Without a phrase, a word's neighbours never matter: only the run of non-space characters

@@ -179,7 +179,8 @@ SEPARATORS = [" ", " ", " ", "\n", ".", "-", "'", "(", "", "*"]
 
 @pytest.mark.parametrize("query", ["happy OR hope OR relational", "waivers OR crypt*", 'org:FSB OR "federal security"',
                                    "org:secur* OR org:intel", 'per:"u.s.-russia"', "te?t OR *stan",
-                                   "chavez OR sao OR cafe", "chávez OR naive OR angst*", 'per:chavez OR "sao paulo"'])
+                                   "chavez OR sao OR cafe", "chávez OR naive OR angst*", 'per:chavez OR "sao paulo"',
+                                   "SÃO* OR ÑANDÚ OR Intel", 'naïve OR "FEDERAL security" OR caf*'])
 def test_analyzing_only_regions_marks_what_analyzing_everything_marks(query):
     from dataclasses import replace
 
