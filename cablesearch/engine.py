@@ -58,11 +58,30 @@ def fold(word: str) -> str:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
+#: Up to this many non-ASCII characters, :func:`fold_text` translates them one by one.
+_FEW_NON_ASCII = 256
+
+
 def fold_text(text: str) -> str:
     """:func:`fold` for a long text (a cable's body): the same string, translating only its
-    non-ASCII runs (lowercase ASCII maps to itself), not every character through the map."""
+    non-ASCII characters (lowercase ASCII maps to itself), not every character through the map.
+    A body's few (curly quotes, dashes) are found as code points above 127 by numpy: a regular
+    expression for them tries every character (250 us for 7.5 kB here, against 20)."""
     low = text.lower()
-    return low if low.isascii() else _NON_ASCII.sub(lambda m: m.group(0).translate(accent_map), low)
+    if low.isascii():
+        return low
+    import numpy as np  # with the first search anyway
+
+    found = np.flatnonzero(np.frombuffer(low.encode("utf-32-le", "surrogatepass"), dtype="<u4") > 0x7F)
+    if len(found) > _FEW_NON_ASCII:  # a text mostly not ASCII: a translation a run
+        return _NON_ASCII.sub(lambda m: m.group(0).translate(accent_map), low)
+    out, last = [], 0
+    for i in found.tolist():
+        out.append(low[last:i])
+        out.append(low[i].translate(accent_map))
+        last = i + 1
+    out.append(low[last:])
+    return "".join(out)
 
 
 class EntityTokenizer(Tokenizer):

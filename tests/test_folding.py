@@ -75,7 +75,9 @@ def test_folding_a_long_text_folds_it_as_a_word_is_folded(fixture_cables):
     for path in sorted(fixture_cables.rglob("*.txt")):
         text = path.read_text(encoding="utf-8", errors="replace")
         assert fold_text(text) == fold(text)
-    for text in ["SÃO PAULO Chávez ÀÉÎÕÜ ßẞ İstanbul ǅ Ⅻ", "ÆØÅ æøå Œuvre", ""]:
+    # Few non-ASCII characters (one by one), many (a run at a time), an astral one, a lone surrogate.
+    for text in ["SÃO PAULO Chávez ÀÉÎÕÜ ßẞ İstanbul ǅ Ⅻ", "ÆØÅ æøå Œuvre", "", "É" * 256 + "x", "Ж" * 257 + " é",
+                 "a\U0001f600é", "x\ud800É"]:
         assert fold_text(text) == fold(text)
 
     @settings(max_examples=300, deadline=None)
