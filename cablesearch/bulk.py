@@ -299,7 +299,7 @@ def _eval(m: Any, reader: Any) -> _Found:
         present = a.present & b.present
         return _Found(present, np.where(present, a.scores + b.scores, 0.0))
     if kind is matching.UnionMatcher:
-        return _union(m, reader)
+        return _small_union(m, reader) if _leaf_count(m, SMALL_UNION) <= SMALL_UNION else _union(m, reader)
     if kind is matching.AndNotMatcher:
         a, b = _eval(m.a, reader), _eval(m.b, reader)
         present = a.present & ~b.present
@@ -403,6 +403,42 @@ def _sparse(m: Any, reader: Any) -> tuple[Any, Any]:
     found = _eval(m, reader)
     ids = np.flatnonzero(found.present)
     return ids, found.scores[ids]
+
+
+#: A tree of unions with at most this many leaves is added up a slot a document (:func:`_small_union`).
+SMALL_UNION = 8
+
+
+def _leaf_count(m: Any, stop: int) -> int:
+    """How many leaves (not unions) the tree of ``UnionMatcher`` ``m`` has, counted up to just past ``stop``."""
+    count, stack = 0, [m]
+    while stack and count <= stop:
+        node = stack.pop()
+        if type(node) is matching.UnionMatcher:
+            stack.extend((node.b, node.a))
+        else:
+            count += 1
+    return count + len(stack)
+
+
+def _small_union(m: Any, reader: Any) -> _Found:
+    """:func:`_union` of a small tree (a word in the body or the subject: two leaves), node by node,
+    each a slot a document: a node's score is its two sides' added (an absent side adds 0.0, which
+    leaves the other exactly as it was), so every sum is whoosh's, in the tree's grouping. Each
+    leaf is read as a list and put in its place; no sort, as the general case needs."""
+    n = reader.doc_count_all()
+    present = np.zeros(n, dtype=bool)
+    scores = np.zeros(n)
+    for side in (m.a, m.b):
+        if type(side) is matching.UnionMatcher:
+            found = _small_union(side, reader)
+            present |= found.present
+            scores += found.scores
+        else:
+            ids, got = _sparse(side, reader)
+            present[ids] = True
+            scores[ids] += got  # ids are distinct: each slot adds once
+    return _Found(present, scores)
 
 
 def _union(m: Any, reader: Any) -> _Found:
