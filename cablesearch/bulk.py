@@ -522,6 +522,10 @@ def _posting_arrays(m: Any) -> tuple[Any, Any] | None:
     cannot be read in bulk."""
     if type(m) is CompactLeafMatcher and not m._byteids:
         return _compact_arrays(m)
+    if type(m) is matching.ListMatcher and type(m._ids) is array and m._ids.typecode == "I" and m._all_weights:
+        # a range's documents (ConstantScoreQuery, a column's range): every posting the one weight
+        ids = np.frombuffer(m._ids, dtype=f"=u{m._ids.itemsize}").astype(np.int64)
+        return ids, np.full(len(ids), float(m._all_weights))
     got = _listed(m) if type(m) is matching.ListMatcher else matcher_postings(m, m.format, values=False)
     if got is None:
         return None
@@ -1007,11 +1011,10 @@ def column_range(reader: Any, fieldname: str, start: Any, end: Any, startexcl: b
     _values, docs, lo, hi = span
     if lo >= hi:
         return array("I")
-    found = sorted(docs[lo:hi])
+    found = np.sort(np.frombuffer(docs, dtype=f"=u{docs.itemsize}")[lo:hi])
     if reader.has_deletions():
-        gone = reader.deleted_docs_set
-        found = [d for d in found if d not in gone]
-    return array("I", found)
+        found = found[~_deleted(reader)[found]]
+    return array("I", found.astype(f"=u{array('I').itemsize}").tobytes())
 
 
 def _column_span(reader: Any, fieldname: str, start: Any, end: Any, startexcl: bool, endexcl: bool,
