@@ -280,6 +280,43 @@ def _deleted(reader: Any) -> Any:
     return _mask_of(reader, reader.deleted_docs_set if reader.has_deletions() else ())
 
 
+def _without_deleted(reader: Any, ids: Any, *arrays: Any) -> tuple[Any, ...]:
+    """``ids`` (ascending, distinct) and the ``arrays`` that go with them, less the documents
+    ``reader`` has deleted. A segment deletes a few of its documents (an update replaces some):
+    each is looked for in ``ids`` by binary search, and the runs between them are joined, instead
+    of a mask read for every id (42,000 ids, 25 deleted: 97 against 243 us here)."""
+    gone = reader.deleted_docs_set
+    if len(gone) * 16 > len(ids):
+        kept = ~_deleted(reader)[ids]
+        return (ids[kept], *(a[kept] for a in arrays))
+    order = _sorted_ids(gone)
+    at = np.searchsorted(ids, order)
+    inside = at < len(ids)
+    drop = at[inside][ids[at[inside]] == order[inside]]
+    if not len(drop):
+        return (ids, *arrays)
+    starts, ends = [0, *(drop + 1).tolist()], [*drop.tolist(), len(ids)]  # the runs between dropped ids
+    return tuple(np.concatenate([a[s:e] for s, e in zip(starts, ends, strict=True)]) for a in (ids, *arrays))
+
+
+#: The sorted arrays of the last frozen sets of deleted documents asked for: ``id(set) -> (set, array)``.
+_SORTED: dict[int, tuple[Any, Any]] = {}
+
+
+def _sorted_ids(ids: Any) -> Any:
+    """A frozen set of document numbers as a sorted int64 array (kept for the set, as :func:`_mask_of` keeps masks)."""
+    hit = _SORTED.get(id(ids))
+    if hit is not None and hit[0] is ids:
+        return hit[1]
+    got = np.sort(np.fromiter(ids, dtype=np.int64, count=len(ids)))
+    got.flags.writeable = False
+    if type(ids) is frozenset:
+        if len(_SORTED) >= 64:
+            _SORTED.clear()
+        _SORTED[id(ids)] = (ids, got)
+    return got
+
+
 def _eval(m: Any, reader: Any) -> _Found:
     """``m``'s matches and scores, node by node, as whoosh's matcher of each kind computes them:
     each node's arithmetic is its matcher's, in the same order, on the same float64 values (IEEE
@@ -801,8 +838,7 @@ def _term_scores(searcher: Any, reader: Any, fieldname: str, btext: bytes, termi
         scores = _bm25_of(parent.idf(fieldname, btext), parent.avg_field_length(fieldname) or 1, B, weighting.K1,
                           reader, fieldname, ids, weights)
     if reader.has_deletions():
-        kept = ~_deleted(reader)[ids]
-        ids, scores = ids[kept], scores[kept]
+        ids, scores = _without_deleted(reader, ids, scores)
     return ids, scores
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cablesearch import open_index, ordering
@@ -418,3 +419,34 @@ def test_a_length_column_that_stops_early_is_read_in_bulk(fixture_cables, tmp_pa
         context = s.context(weighting=WEIGHTING)
         got = segment_scores(s, q, context)
         assert got and got == _walk(q.matcher(s, context))
+
+
+def test_dropping_deleted_documents_by_search_drops_what_the_mask_drops():
+    """Few deleted documents are looked for in a posting list by binary search, many through the
+    segment's mask: either way exactly the deleted ones go, and the scores stay with their ids."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cablesearch import bulk
+
+    class Segment:  # what _without_deleted reads of a segment reader
+        def __init__(self, n, gone):
+            self.n, self.deleted_docs_set = n, frozenset(gone)
+
+        def doc_count_all(self):
+            return self.n
+
+        def has_deletions(self):
+            return bool(self.deleted_docs_set)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sets(st.integers(0, 499), max_size=300), st.sets(st.integers(0, 499), max_size=40))
+    def check(ids, gone):
+        listed = np.array(sorted(ids), dtype=np.int64)
+        scores = listed * 0.5 + 1
+        got_ids, got_scores = bulk._without_deleted(Segment(500, gone), listed, scores)
+        want = np.array([i for i in sorted(ids) if i not in gone], dtype=np.int64)
+        assert got_ids.tolist() == want.tolist()
+        assert got_scores.tolist() == (want * 0.5 + 1).tolist()
+
+    check()
