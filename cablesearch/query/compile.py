@@ -394,7 +394,7 @@ def _segment_id(reader) -> str | None:
 
 def _leaf_pattern_items(q: wq.MultiTerm, leaf) -> Iterable[tuple[bytes, object]]:
     """One segment's terms of a pattern, in index order, each with its term info where the walk
-    reads it anyway (None where not): a wildcard with no literal start from the segment's word list
+    reads it anyway (None where not): a wildcard from the segment's word list
     (:mod:`cablesearch.wordlists`), a prefix from whoosh's walk of the segment's terms with their
     infos (what whoosh's ``expand_prefix`` walks, keys only), anything else from whoosh's walk."""
     if isinstance(q, wq.Wildcard):
