@@ -79,19 +79,25 @@ class Highlighter:
         return not (self.stems or self.patterns or self.phrases)
 
     @functools.cached_property
-    def _starts_re(self) -> re.Pattern[str] | None:
+    def _starts_re(self) -> tuple[re.Pattern[str], ...] | None:
         if self.starts is None:
             return None
         # Searched in the folded (lowercased) text, each start a literal with its "not inside a
-        # word" check after it: re finds a pattern that begins with a literal many times faster than
-        # one that begins with a look-behind or ignores case (karz in a 7.5 kB body: 62 vs 333 µs).
-        starts = sorted({fold_text(x) for x in self.starts}, key=len, reverse=True)
-        alts = "|".join(rf"{x}(?<!\w{x})" for x in map(re.escape, starts))
-        return re.compile(alts)
+        # word" check after it, one scan a start: re finds a pattern that begins with a literal
+        # many times faster than one that begins with a look-behind, ignores case or offers a
+        # choice (a 7.5 kB body: karz 62 against 333 µs; chav and vene 30 against 129 as one
+        # alternation).
+        return tuple(re.compile(rf"{x}(?<!\w{x})") for x in map(re.escape, sorted({fold_text(x) for x in self.starts})))
+
+    def _start_places(self, hay: str, scans: tuple[re.Pattern[str], ...]) -> list[int]:
+        """Where in ``hay`` a start begins, ascending."""
+        if len(scans) == 1:
+            return [m.start() for m in scans[0].finditer(hay)]
+        return sorted({m.start() for rx in scans for m in rx.finditer(hay)})
 
     def _regions(self, text: str) -> list[tuple[int, int]]:
-        rx = self._starts_re
-        if rx is None:
+        scans = self._starts_re
+        if scans is None:
             return [(0, len(text))]
         # Accents fold away in analysis ("SÃO" is "sao"): look for the (folded) starts in the
         # folded, lowercased text, which keeps every position (one character for one) unless
@@ -103,8 +109,7 @@ class Highlighter:
         # holding each start is analyzed (its tokens are the ones the whole text gives there).
         pad = REGION_PAD if self.phrases else 0
         out: list[tuple[int, int]] = []
-        for m in rx.finditer(hay):
-            at = m.start()
+        for at in self._start_places(hay, scans):
             if out and at + pad <= out[-1][1]:  # within the last region, as far as it reaches
                 continue
             a, b = max(0, at - pad), min(len(text), at + pad)
