@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import weakref
 from pathlib import Path
 
 import pytest
@@ -276,6 +277,38 @@ def test_an_update_pauses_the_collector_in_this_process_only(six, tmp_path, monk
     # the worker of the jobs=2 update (one changed cable: one worker takes it), then the builder
     # of the jobs=1 update in this process
     assert record.read_text().split() == ["True"] * 2
+
+
+@pytest.mark.parametrize("update", [False, True])
+def test_the_ledger_is_let_go_when_the_build_returns(six, tmp_path, monkeypatch, update):
+    """The ledger (an entry per source) is freed as the build returns, not left in a cycle for
+    the collector: whoosh's writer leaves the build's frame in one (its FileStorage.create keeps
+    an exception in a local), and at 250,000 sources the collector's walk of the update's ledger
+    took 0.7 s."""
+    from cablesearch import build as build_module
+
+    src, names, _ = six
+    root = tmp_path / "index"
+    build_index([src], root, jobs=2)
+    with open(src / names[0], "a", encoding="utf-8") as fh:
+        fh.write(f"\n{WORD} is the new word .\n")
+    made: list[weakref.ref] = []
+
+    class Watched(build_module.Ledger):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(build_module, "Ledger", Watched)
+    was = gc.isenabled()
+    gc.disable()  # only reference counting may free it
+    try:
+        report = build_index([src], root, jobs=2, update=update)
+        assert len(made) == 1 and report.indexed == 6
+        assert made[0]() is None
+    finally:
+        if was:
+            gc.enable()
 
 
 def _segments(root: Path) -> list:
