@@ -321,7 +321,7 @@ class _Build:
                 self._write_meta(live, ix, ledger, built_at=meta.get("built_at"), updated_at=_now())
             except OSError as e:  # after the commit point: the update is in, only its records are not
                 raise BuildError(f"the update of {self.root} is committed, but its records (build.json, "
-                                 f"sources.jsonl) could not be written: {e.strerror or e}; the next "
+                                 f"sources.marshal) could not be written: {e.strerror or e}; the next "
                                  "update reads every source again") from e
         finally:
             for name in adopted:  # segment files moved in but never committed
@@ -493,7 +493,7 @@ def _segment_files(folder: Path, segment: Any) -> list[str]:
 
 
 def _sources_from_stored(ix: Any) -> dict[str, Entry]:
-    """The ledger rebuilt from the index's stored fields (when ``sources.jsonl`` is stale or missing).
+    """The ledger rebuilt from the index's stored fields (when ``sources.marshal`` is stale or missing).
 
     Stamps are unknown, so the next update reads every file once and compares content hashes.
     """

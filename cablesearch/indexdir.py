@@ -6,7 +6,7 @@ Plain file-system code; no whoosh here. The layout of ``index/``::
       .gitkeep            (untouched; the repo tracks the folder)
       CURRENT             "gen-000003": names the live generation; replaced atomically
       .build.lock         locked (lockf) by the one build or update running; holds its pid record
-      gen-000003/         the live generation: a whoosh index plus build.json, sources.jsonl, skipped.tsv
+      gen-000003/         the live generation: a whoosh index plus build.json, sources.marshal, skipped.tsv
       gen-000004.tmp-81/  a build in progress (pid 81); renamed to gen-000004 when complete
 
 Why a pointer file rather than renaming folders or a symlink: the path users give (``index``)

@@ -1,13 +1,27 @@
 """The ledger's rules, without an index: the later source wins a key, case-insensitively; stamps decide
-what is read; counts of added/replaced/removed/unchanged; the sources.jsonl file round-trips."""
+what is read; counts of added/replaced/removed/unchanged; the ledger file round-trips."""
 
 from __future__ import annotations
 
 import json
+import marshal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from cablesearch.ledger import DUPLICATE, INDEXED, OLD, Candidate, Entry, Ledger, read_sources, write_sources
+from cablesearch.ledger import (
+    DUPLICATE,
+    INDEXED,
+    OLD,
+    SOURCES_FILE,
+    SOURCES_JSONL,
+    Candidate,
+    Entry,
+    Ledger,
+    read_sources,
+    write_sources,
+)
 from cablesearch.sources import RawCable
 
 
@@ -109,23 +123,66 @@ def test_the_ledger_file_round_trips_and_refuses_another_generation(tmp_path):
     write_sources(tmp_path, entries, toc_generation=7)
     assert read_sources(tmp_path, 7) == {e.source: e for e in entries}
     assert read_sources(tmp_path, 8) is None
-    (tmp_path / "sources.jsonl").write_text("garbage")
+    (tmp_path / SOURCES_FILE).write_text("garbage")
     assert read_sources(tmp_path, 7) is None
+    write_sources(tmp_path, [], toc_generation=7)
+    assert read_sources(tmp_path, 7) == {}
 
 
 TRICKY = ["a\udcff", 'quo"te', "back\\slash", "tab\tnew\nline\r", "\x00\x1b[31m", "naïve Straße", "北京",
-          "\u2028\u2029\x85", "emoji \U0001F600", ""]
+          "\u2028\u2029\x85", "emoji \U0001F600", "", "\udc80\ud800 lone surrogates"]
 
 
-def test_each_ledger_line_is_jsons_own_encoding(tmp_path):
-    """Lines are put together from json's string encoder: they must be what json.dumps writes."""
+@given(st.lists(st.tuples(st.text(), st.text(), st.text(), st.text(), st.sampled_from([INDEXED, DUPLICATE])),
+                unique_by=lambda t: t[0], max_size=20))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_ledger_round_trips(tmp_path, fields):
+    entries = [Entry(*f) for f in fields]
+    write_sources(tmp_path, entries, toc_generation=4)
+    assert read_sources(tmp_path, 4) == {e.source: e for e in entries}
+    assert list(read_sources(tmp_path, 4)) == [e.source for e in entries]  # in discovery order
+
+
+def test_tricky_names_round_trip(tmp_path):
     entries = [Entry(t, f"{i}:{i}", t[::-1], f"K{i}{t}", INDEXED if i % 2 else DUPLICATE) for i, t in enumerate(TRICKY)]
-    entries.append(Entry("odd", None, 5, "K", INDEXED))  # not all str: json.dumps itself
     write_sources(tmp_path, entries, toc_generation=3)
-    lines = (tmp_path / "sources.jsonl").read_text(encoding="ascii").split("\n")
-    assert lines[-1] == "" and len(lines) == len(entries) + 2
-    assert lines[1:-1] == [json.dumps([e.source, e.stamp, e.sha1, e.key, e.state]) for e in entries]
     assert read_sources(tmp_path, 3) == {e.source: e for e in entries}
+
+
+def test_an_index_written_before_keeps_its_ledger(tmp_path):
+    """The JSON-lines ledger of format 1 is read (so the first update after an upgrade reads only
+    what changed) and replaced by the next write."""
+    entries = [Entry(t, f"{i}:{i}", "h", f"K{i}", INDEXED) for i, t in enumerate(TRICKY)]
+    lines = [json.dumps({"format": 1, "toc_generation": 5, "count": len(entries)})]
+    lines += [json.dumps(list(e)) for e in entries]
+    (tmp_path / SOURCES_JSONL).write_text("\n".join(lines) + "\n", encoding="ascii")
+    assert read_sources(tmp_path, 5) == {e.source: e for e in entries}
+    assert read_sources(tmp_path, 6) is None
+    write_sources(tmp_path, entries[:2], toc_generation=6)
+    assert not (tmp_path / SOURCES_JSONL).exists()
+    assert read_sources(tmp_path, 6) == {e.source: e for e in entries[:2]}
+
+
+def _entries4() -> list[Entry]:
+    return [Entry(f"s{i}", "1:1", "h", f"K{i}", INDEXED) for i in range(4)]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data[: len(data) // 2],  # cut short
+    lambda data: data[:-1],  # the last byte lost
+    lambda data: b"",  # empty
+    lambda data: marshal.dumps((2, 1, 4, *[["s0", "s1", "s2", "s3"]] * 4)),  # a column short
+    lambda data: marshal.dumps((2, 1, 5, *[[f"s{i}" for i in range(4)] + ["s0"]] * 5)),  # a source twice
+    lambda data: marshal.dumps((2, 1, 4, *[["s0", "s1", "s2", 3]] * 5)),  # not all str
+    lambda data: marshal.dumps((3, 1, 4, *[["s0", "s1", "s2", "s3"]] * 5)),  # another format
+    lambda data: marshal.dumps({"format": 2}),
+])
+def test_a_damaged_ledger_is_no_ledger(tmp_path, damage):
+    write_sources(tmp_path, _entries4(), toc_generation=1)
+    assert read_sources(tmp_path, 1) is not None
+    path = tmp_path / SOURCES_FILE
+    path.write_bytes(damage(path.read_bytes()))
+    assert read_sources(tmp_path, 1) is None
 
 
 @pytest.mark.parametrize("damage", [
@@ -133,12 +190,8 @@ def test_each_ledger_line_is_jsons_own_encoding(tmp_path):
     lambda lines: [*lines[:2], "", *lines[2:]],  # a blank line
     lambda lines: [*lines[:2], '["x", "1:1", "h", "K"]', *lines[2:]],  # four fields
     lambda lines: lines[:-1],  # fewer entries than the head counts
-    lambda lines: [*lines[:2], '["x", "1:1", "h", "K9", "indexed"], ["y", "1:1", "h", "K8", "indexed"]',
-                   *lines[2:]],  # two entries on a line
 ])
-def test_a_damaged_ledger_is_no_ledger(tmp_path, damage):
-    entries = [Entry(f"s{i}", "1:1", "h", f"K{i}", INDEXED) for i in range(4)]
-    write_sources(tmp_path, entries, toc_generation=1)
-    lines = (tmp_path / "sources.jsonl").read_text().rstrip("\n").split("\n")
-    (tmp_path / "sources.jsonl").write_text("\n".join(damage(lines)) + "\n")
+def test_a_damaged_old_ledger_is_no_ledger(tmp_path, damage):
+    lines = [json.dumps({"format": 1, "toc_generation": 1, "count": 4})] + [json.dumps(list(e)) for e in _entries4()]
+    (tmp_path / SOURCES_JSONL).write_text("\n".join(damage(lines)) + "\n")
     assert read_sources(tmp_path, 1) is None

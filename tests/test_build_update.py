@@ -17,9 +17,10 @@ from whoosh.qparser import QueryParser
 
 from cablesearch import buildworkers
 from cablesearch.build import BUILD_JSON, build_index
+from cablesearch.engine import open_whoosh
 from cablesearch.errors import BuildError
 from cablesearch.index import open_index
-from cablesearch.ledger import SOURCES_JSONL
+from cablesearch.ledger import SOURCES_FILE, read_sources
 
 WORD = "Zanzibarquux"
 
@@ -92,8 +93,9 @@ def test_a_touched_file_with_the_same_content_is_unchanged(six, tmp_path):
     os.utime(src / names[0], ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     report = build_index([src], root, jobs=1, update=True)
     assert (report.added, report.replaced, report.unchanged) == (0, 0, 6)
-    ledger = (root / first.generation / SOURCES_JSONL).read_text()
-    assert f"{st.st_size}:{st.st_mtime_ns + 5_000_000_000}" in ledger  # the new stamp is remembered
+    ledger = read_sources(root / first.generation, open_whoosh(root / first.generation).latest_generation())
+    stamp = ledger[str(src / names[0])].stamp.split(":")  # size, mtime and the manifest line's hash
+    assert stamp[:2] == [str(st.st_size), str(st.st_mtime_ns + 5_000_000_000)]  # the new stamp is remembered
 
 
 def test_a_changed_manifest_entry_is_a_changed_cable(six, tmp_path):
@@ -215,7 +217,7 @@ def test_a_stale_or_missing_ledger_is_rebuilt_from_the_index(six, tmp_path):
     src, names, _extra = six
     root = tmp_path / "index"
     first = build_index([src], root, jobs=1)
-    (root / first.generation / SOURCES_JSONL).unlink()
+    (root / first.generation / SOURCES_FILE).unlink()
     with open(src / names[3], "a", encoding="utf-8") as fh:
         fh.write(f"\n{WORD} .\n")
     report = build_index([src], root, jobs=1, update=True)
