@@ -29,7 +29,6 @@ import re
 import struct
 import sys
 import weakref
-import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
@@ -42,6 +41,7 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
 from whoosh.matching import combo, wrappers
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length, to_sortable
+from zlib_ng import zlib_ng as zlib  # the stdlib's API and streams, inflated faster: see README, Performance
 
 from .codec import _KIND_NONE, _KIND_ONE, _VARIABLE, CompactCodec, CompactLeafMatcher, unpack_block
 from .facets import _cached
