@@ -20,7 +20,7 @@ from cablesearch.build import BUILD_JSON, build_index
 from cablesearch.engine import open_whoosh
 from cablesearch.errors import BuildError
 from cablesearch.index import open_index
-from cablesearch.ledger import SOURCES_FILE, read_sources
+from cablesearch.ledger import SOURCES_FILE, SOURCES_JSONL, read_sources
 
 WORD = "Zanzibarquux"
 
@@ -223,6 +223,32 @@ def test_a_stale_or_missing_ledger_is_rebuilt_from_the_index(six, tmp_path):
     report = build_index([src], root, jobs=1, update=True)
     assert (report.replaced, report.unchanged, report.indexed) == (1, 5, 6)  # content hashes decide
     assert hits(root, WORD) == {manifest_ref(src, names[3])}
+
+
+def test_an_index_with_the_old_json_lines_ledger_updates_from_it(six, tmp_path, monkeypatch):
+    """An index written before sources.marshal has sources.jsonl: its update reads that (not the
+    stored fields), changes only what changed, and leaves the new file in its place."""
+    from cablesearch import build as build_module
+
+    src, names, _extra = six
+    root = tmp_path / "index"
+    gen = root / build_index([src], root, jobs=1).generation
+    toc = open_whoosh(gen).latest_generation()
+    entries = list(read_sources(gen, toc).values())
+    lines = [json.dumps({"format": 1, "toc_generation": toc, "count": len(entries)})]
+    (gen / SOURCES_JSONL).write_text("\n".join(lines + [json.dumps(list(e)) for e in entries]) + "\n")
+    (gen / SOURCES_FILE).unlink()
+
+    def not_this(_ix):
+        raise AssertionError("the ledger was rebuilt from the stored fields")
+
+    monkeypatch.setattr(build_module, "_sources_from_stored", not_this)
+    with open(src / names[3], "a", encoding="utf-8") as fh:
+        fh.write(f"\n{WORD} .\n")
+    report = build_index([src], root, jobs=1, update=True)
+    assert (report.replaced, report.unchanged, report.indexed) == (1, 5, 6)
+    assert hits(root, WORD) == {manifest_ref(src, names[3])}
+    assert (gen / SOURCES_FILE).exists() and not (gen / SOURCES_JSONL).exists()
 
 
 def test_an_index_built_for_another_field_table_is_not_updated(six, tmp_path):
