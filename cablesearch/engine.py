@@ -23,6 +23,7 @@ from whoosh.analysis import (
 )
 from whoosh.filedb.filestore import FileStorage
 from whoosh.support.charset import accent_map
+from whoosh.util import random_name
 
 from .codec import CompactPositions
 from .schema import FIELDS, Field
@@ -184,6 +185,22 @@ def whoosh_field(f: Field) -> fields.FieldType:
 INDEX_NAME = "MAIN"
 
 
+class _Storage(FileStorage):
+    """whoosh's ``FileStorage`` without the reference cycle of its ``temp_storage``.
+
+    whoosh's writer asks twice for the same temporary folder (``MAIN.tmp``), and the second
+    time ``FileStorage.create`` catches the ``os.makedirs`` error and keeps it in a local: the
+    frame, its exception and the exception's traceback hold one another, and the traceback holds
+    every caller's frame, so whatever those frames hold waits for the cyclic collector. An
+    update's ledger (750,000 objects at 250,000 sources) did: the collector's walk of it took
+    0.7 s. Here the folder is made if missing, as ``create`` does, raising nothing."""
+
+    def temp_storage(self, name: str | None = None) -> FileStorage:
+        path = os.path.join(self.folder, name or f"{random_name()}.tmp")
+        os.makedirs(path, exist_ok=True)  # FileExistsError if it is there but not a folder, as create()
+        return FileStorage(path)
+
+
 def whoosh_storage(folder: str | os.PathLike[str]) -> FileStorage:
     """The storage every cablesearch index is opened with: files read with ``read()``, not ``mmap``.
 
@@ -193,7 +210,7 @@ def whoosh_storage(folder: str | os.PathLike[str]) -> FileStorage:
     is still opened when the reader opens, so an open reader survives the file's deletion.
     Like any whoosh reader, one reader is for one thread at a time.
     """
-    return FileStorage(str(folder), supports_mmap=False)
+    return _Storage(str(folder), supports_mmap=False)
 
 
 def open_whoosh(folder: str | os.PathLike[str]) -> Any:
