@@ -43,7 +43,16 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length, to_sortable
 from zlib_ng import zlib_ng as zlib  # the stdlib's API and streams, inflated faster: see README, Performance
 
-from .codec import _KIND_NONE, _KIND_ONE, _VARIABLE, CompactCodec, CompactLeafMatcher, unpack_block
+from .codec import (
+    _KIND_BYTES,
+    _KIND_NONE,
+    _KIND_ONE,
+    _VARIABLE,
+    _ZIPPED,
+    CompactCodec,
+    CompactLeafMatcher,
+    unpack_block,
+)
 from .facets import _cached
 from .weighting import BM25F, field_length_codes, field_lengths
 
@@ -551,6 +560,7 @@ def _bm25_of(idf: float, avgfl: float, B: float, K1: float, reader: Any, fieldna
 
 #: numpy's dtype of each array typecode a compact block uses.
 _DTYPES = {ord("B"): np.uint8, ord("H"): np.uint16, ord("I"): np.uint32}
+_ITEMSIZES = {np.uint8: 1, np.uint16: 2, np.uint32: 4}
 
 
 def _posting_arrays(m: Any) -> tuple[Any, Any] | None:
@@ -587,6 +597,7 @@ def _compact_list(postfile: Any, offset: int, length: int, values: bool = False)
     buf = postfile.get(offset, length)
     if buf[:len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
         raise _Unsupported
+    view = memoryview(buf)  # a block's data is read in place, not copied
     stream = io.BytesIO(buf)
     pos = len(WHOOSH3_HEADER_MAGIC)
     deltas, weights, counts, joined, lengths = [], [], [], [], []
@@ -598,13 +609,14 @@ def _compact_list(postfile: Any, offset: int, length: int, values: bool = False)
         nextpos = pos + _INT.size + abs(size)
         stream.seek(pos + _INT.size)
         count, _maxid, _maxweight, compression, _mnlen, _mxlen = pickle.load(stream)
-        data = buf[stream.tell():nextpos]
-        if compression:  # without values, only the head: 4 kind bytes, the ids, the weights
+        data: Any = view[stream.tell():nextpos]
+        if compression:  # a block of an earlier version, compressed whole: without values, only
+            # its head (4 kind bytes, the ids, the weights) is inflated
             data = zlib.decompress(data) if values else _inflated_head(data, count)
         idtype = _DTYPES.get(data[0])
         if idtype is None:
             raise _Unsupported  # not a block this module knows: whoosh's reader decides
-        at = 4 + count * np.dtype(idtype).itemsize
+        at = 4 + count * _ITEMSIZES[idtype]
         deltas.append(np.frombuffer(data, idtype, count, 4))
         counts.append(count)
         wkind = data[1]
@@ -615,17 +627,23 @@ def _compact_list(postfile: Any, offset: int, length: int, values: bool = False)
             if wkind == _KIND_ONE:
                 weights.append(np.full(count, np.frombuffer(data, np.float32, 1, at)[0]))
                 at += 4
+            elif wkind == _KIND_BYTES:
+                weights.append(np.frombuffer(data, np.uint8, count, at))
+                at += count
             else:
                 weights.append(np.frombuffer(data, np.float32, count, at))
                 at += 4 * count
         if values:
-            if data[2] != _VARIABLE:
+            vkind, lencode = data[2], data[3]
+            if vkind == _ZIPPED:  # the lengths and values: one zlib stream after the weights
+                data, at = zlib.decompress(data[at:]), 0
+            elif vkind != _VARIABLE:
                 return None
-            lentype = _DTYPES.get(data[3])
+            lentype = _DTYPES.get(lencode)
             if lentype is None:
                 raise _Unsupported
             lengths.append(np.frombuffer(data, lentype, count, at))
-            joined.append(data[at + count * np.dtype(lentype).itemsize:])
+            joined.append(data[at + count * _ITEMSIZES[lentype]:])
         if size < 0:
             break
         pos = nextpos

@@ -10,10 +10,12 @@ Two changes, through whoosh's own extension points (a ``Codec`` and a ``Format``
 the index's table of contents, so every index keeps being read by the classes that wrote it):
 
 - :class:`CompactCodec` writes a block's ids (deltas), weights and values as packed arrays:
-  ``tobytes`` of an ``array`` whose item size fits the largest number, then zlib, as before
-  (except a keyword's block, ids and fixed-size values: it is stored as it is, see ``_write_block``).
-  Reading it is ``array(typecode, bytes)``: no unpickling. The block's header (count, last id,
-  maximum weight, compression, length bytes) is whoosh's, so whoosh's block skipping is unchanged.
+  ``tobytes`` of an ``array`` whose item size fits the largest number; a frequency a byte. Only
+  a body word's positions, after its ids and weights, are compressed (zlib), so that ranking,
+  which reads ids and weights only, inflates nothing (``pack_block``). Reading a block is
+  ``array(typecode, bytes)``: no unpickling. The block's header (count, last id, maximum weight,
+  compression, length bytes) is whoosh's, so whoosh's block skipping is unchanged. Blocks of
+  earlier versions (compressed whole, a float32 a weight) read as before.
 - :class:`CompactPositions` encodes a posting's positions as one typecode byte and the packed
   array of their deltas, instead of a count and a pickled list.
 
@@ -40,14 +42,19 @@ from whoosh.matching import ListMatcher
 from whoosh.system import emptybytes
 from whoosh.util.numeric import length_to_byte
 
-# A block's data (before zlib): four ASCII bytes, then its parts in this order.
+# A block's data: four ASCII bytes, then its parts in this order.
 #   [0] the ids' typecode (B, H or I): ids are deltas from the previous id (the first from 0)
-#   [1] weights: N (all 1.0), O (one float32 for all), F (a float32 each)
+#   [1] weights: N (all 1.0), O (one float32 for all), U (a byte each: whole numbers below 256,
+#       a word's frequency), F (a float32 each)
 #   [2] values: N (none), X (fixed size, joined), V (variable: lengths, then the values joined),
-#       P (a pickled tuple: whoosh keeps no empty value, so a block may have fewer values than ids)
-#   [3] the lengths' typecode (B, H or I) for V, else "-"
-_KIND_NONE, _KIND_ONE = ord("N"), ord("O")  # else F
-_FIXED, _VARIABLE, _PICKLED = ord("X"), ord("V"), ord("P")
+#       Z (as V, but the lengths and values are one zlib stream: the ids and weights before it
+#       are read without inflating anything), P (a pickled tuple: whoosh keeps no empty value,
+#       so a block may have fewer values than ids)
+#   [3] the lengths' typecode (B, H or I) for V and Z, else "-"
+# A block's header says whether its data as a whole is compressed: new blocks never are (a
+# block of positions is Z); blocks of earlier versions may be (then with F weights, V values).
+_KIND_NONE, _KIND_ONE, _KIND_BYTES = ord("N"), ord("O"), ord("U")  # else F
+_FIXED, _VARIABLE, _ZIPPED, _PICKLED = ord("X"), ord("V"), ord("Z"), ord("P")
 _ITEMSIZE = {ord(t): array(t).itemsize for t in "BHI"}
 #: The value of a single position below 256.
 _ONE_BYTE = [b"B" + bytes((p,)) for p in range(0x100)]
@@ -64,18 +71,29 @@ def typecode(numbers: Any) -> str:
     return "B" if top < 0x100 else "H" if top < 0x10000 else "I"
 
 
-def pack_block(ids: Any, weights: Any, values: list[bytes] | None, fixedsize: int | None) -> bytes:
-    """The uncompressed data of one block: ``ids`` ascending, ``weights`` floats, ``values`` the
-    encoded values (None when the format keeps none)."""
-    deltas = [b - a for a, b in zip([0, *ids], ids, strict=False)]
-    idcode = typecode(deltas)
+def pack_block(ids: Any, weights: Any, values: list[bytes] | None, fixedsize: int | None,
+               compression: int = 0) -> bytes:
+    """The data of one block: ``ids`` ascending, ``weights`` floats, ``values`` the encoded values
+    (None when the format keeps none). With ``compression`` (a zlib level), variable-size values
+    (a body word's positions) are compressed, after the ids and weights, when that makes them
+    shorter (Z); else they are kept as they are (V)."""
+    n = len(ids)
+    if n == 1:
+        deltas: Any = ids
+        idcode = "B" if ids[0] < 0x100 else "H" if ids[0] < 0x10000 else "I"
+    else:
+        deltas = [b - a for a, b in zip([0, *ids], ids, strict=False)]
+        idcode = typecode(deltas)
     parts = [b"", array(idcode, deltas).tobytes()]
     w0 = weights[0]
-    if all(w == 1.0 for w in weights):
+    if w0 == 1.0 and weights.count(1.0) == n:
         wkind = "N"
-    elif all(w == w0 for w in weights):
+    elif weights.count(w0) == n:
         wkind = "O"
         parts.append(array("f", [w0]).tobytes())
+    elif _whole_bytes(weights):
+        wkind = "U"
+        parts.append(bytes(map(int, weights)))
     else:
         wkind = "F"
         parts.append(array("f", weights).tobytes())
@@ -85,24 +103,34 @@ def pack_block(ids: Any, weights: Any, values: list[bytes] | None, fixedsize: in
     elif fixedsize is not None and fixedsize > 0:
         vkind = "X"
         parts.append(emptybytes.join(values or ()))
-    elif len(values or ()) != len(ids):
+    elif len(values or ()) != n:
         vkind = "P"
         parts.append(dumps(tuple(values or ()), 2))
     else:
         vkind = "V"
         lengths = [len(v) for v in values]
         lencode = typecode(lengths)
-        parts.append(array(lencode, lengths).tobytes())
-        parts.append(emptybytes.join(values))
+        tail = array(lencode, lengths).tobytes() + emptybytes.join(values)
+        if compression:
+            packed = zlib.compress(tail, compression)
+            if len(packed) < len(tail):
+                vkind, tail = "Z", packed
+        parts.append(tail)
     parts[0] = (idcode + wkind + vkind + lencode).encode("ascii")
     return emptybytes.join(parts)
+
+
+def _whole_bytes(weights: Any) -> bool:
+    """Is every weight a whole number from 0 to 255 (so a byte holds it exactly)?"""
+    return min(weights) >= 0 and max(weights) < 0x100 and all(w == int(w) for w in weights)
 
 
 def unpack_block(data: bytes, count: int, values: bool = True) -> tuple[array, Any, Any]:
     """``(id deltas, weights, values)`` of a block of ``count`` postings, in the forms whoosh's
     ``W3LeafMatcher`` keeps them before de-minifying: weights None (all 1.0), one float, or an
-    array; values a tuple of bytes (variable size), the joined bytes (fixed size) or None.
-    Without ``values``, values are not sliced (None)."""
+    array of floats; values a tuple of bytes (variable size), the joined bytes (fixed size) or
+    None. Without ``values``, values are not read (None). ``data`` as the block holds it, once
+    inflated when its header says it is compressed as a whole (blocks of earlier versions)."""
     idcode, wkind, vkind, lencode = data[0], data[1], data[2], data[3]
     pos = 4
     end = pos + count * _ITEMSIZE[idcode]
@@ -114,6 +142,9 @@ def unpack_block(data: bytes, count: int, values: bool = True) -> tuple[array, A
     elif wkind == _KIND_ONE:
         weights = array("f", data[pos:pos + 4])[0]
         pos += 4
+    elif wkind == _KIND_BYTES:
+        weights = array("f", array("B", data[pos:pos + count]))
+        pos += count
     else:
         end = pos + 4 * count
         weights = array("f", data[pos:end])
@@ -125,11 +156,13 @@ def unpack_block(data: bytes, count: int, values: bool = True) -> tuple[array, A
         vals = data[pos:]
     elif vkind == _PICKLED:
         vals = loads(data[pos:])
-    elif vkind == _VARIABLE:
+    elif vkind == _VARIABLE or vkind == _ZIPPED:
+        tail = zlib.decompress(data[pos:]) if vkind == _ZIPPED else data
+        pos = 0 if vkind == _ZIPPED else pos
         end = pos + count * _ITEMSIZE[lencode]
-        lengths = array(chr(lencode), data[pos:end])
+        lengths = array(chr(lencode), tail[pos:end])
         offsets = list(accumulate(lengths, initial=end))
-        vals = tuple(data[a:b] for a, b in pairwise(offsets))
+        vals = tuple(tail[a:b] for a, b in pairwise(offsets))
     return deltas, weights, vals
 
 
@@ -162,20 +195,14 @@ class CompactPostingsWriter(W3PostingsWriter):
         if not self._blockcount:
             self._postfile.write(WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
-        fixedsize = self._format.fixed_value_size()
-        databytes = pack_block(self._ids, self._weights, self._values, fixedsize)
-        # Only blocks of positions (values of variable size) are compressed. A keyword's block (ids,
-        # and a frequency or nothing a posting) is kept as it is: starting zlib for each costs a
-        # search more than its few KB take to read, and keywords are a few MB of the index.
-        comp = self._compression if fixedsize is None and self._values else 0
-        if comp:
-            packed = zlib.compress(databytes, comp)
-            if len(packed) < len(databytes):
-                databytes = packed
-            else:
-                comp = 0
+        # Only the values of variable size (a body word's positions) are compressed, and only
+        # they: a search reads a block's ids and weights as they are, without starting zlib
+        # (pack_block). A keyword's block (ids, and a frequency or nothing a posting) is not
+        # compressed at all: keywords are a few MB of the index.
+        databytes = pack_block(self._ids, self._weights, self._values, self._format.fixed_value_size(),
+                               self._compression)
         ids = self._ids
-        infobytes = dumps((len(ids), ids[-1], self._maxweight, comp, length_to_byte(self._minlength),
+        infobytes = dumps((len(ids), ids[-1], self._maxweight, 0, length_to_byte(self._minlength),
                            length_to_byte(self._maxlength)), 2)
         blocklength = len(infobytes) + len(databytes)
         self._postfile.write_int(-blocklength if last else blocklength)

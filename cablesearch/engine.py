@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from whoosh import fields
+from whoosh import columns, fields
 from whoosh.analysis import (
     CharsetFilter,
     IDTokenizer,
@@ -167,7 +167,9 @@ def whoosh_field(f: Field) -> fields.FieldType:
     if f.kind == "id":
         return fields.ID(stored=f.stored, unique=f.name == "ref", sortable=f.sortable, analyzer=id_analyzer())
     if f.kind == "text":
-        return _compact(fields.TEXT(stored=f.stored, analyzer=text_analyzer(), phrase=True))
+        apart = f.stored and f.stored_apart
+        return _compact(fields.TEXT(stored=f.stored and not apart, analyzer=text_analyzer(), phrase=True,
+                                    sortable=columns.CompressedBytesColumn() if apart else False))
     if f.kind == "entity":
         return _compact(fields.TEXT(stored=f.stored, analyzer=entity_analyzer(), phrase=True, sortable=f.sortable))
     if f.kind == "keyword":
@@ -223,6 +225,47 @@ def whoosh_schema() -> fields.Schema:
     return fields.Schema(**{f.name: whoosh_field(f) for f in FIELDS if not f.union_of})
 
 
+#: The stored fields kept in a column of their own (``Field.stored_apart``).
+STORED_APART: tuple[str, ...] = tuple(f.name for f in FIELDS if f.stored and f.stored_apart)
+
+
+def stored_fields(source: Any, docnum: int, *, apart: bool = True) -> dict[str, Any]:
+    """The stored fields of document ``docnum`` of ``source`` (a whoosh searcher or reader).
+
+    With ``apart``, the fields stored apart (the body) are read from their column and added; an
+    index built before they were stored apart has them in the record already. Without it, only
+    the record: what a hit shows, at a fraction of the cost when the body is apart."""
+    reader = source.reader() if hasattr(source, "reader") else source
+    got = reader.stored_fields(docnum)
+    if apart:
+        for name in STORED_APART:
+            if name not in got:
+                text = _column_text(reader, name, docnum)
+                if text is not None:
+                    got = {**got, name: text}
+    return got
+
+
+def _column_text(reader: Any, name: str, docnum: int) -> str | None:
+    """Document ``docnum``'s value in the column of ``name`` (whose values are UTF-8 text), or
+    None when the index has no such column (an index that keeps ``name`` in its records)."""
+    column = reader.schema[name].column_type if name in reader.schema else None
+    if column is None:
+        return None
+    if hasattr(reader, "_segment_and_docnum"):  # a MultiReader: the segment's own reader
+        segment, docnum = reader._segment_and_docnum(docnum)
+        reader = reader.readers[segment]
+    perdoc = getattr(reader, "_perdoc", None)
+    cached = getattr(perdoc, "_cached_reader", None)
+    # whoosh 3's per-document reader keeps each column's reader once opened (as it does for the
+    # stored records and the lengths); any other reader opens the column for the call.
+    values = cached(name, column) if cached is not None else reader.column_reader(name, translate=False)
+    if values is None:  # the segment has no file for the column: no document had a value
+        return ""
+    value = values[docnum]
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
 def to_whoosh(doc: dict[str, Any]) -> dict[str, Any]:
     """Turn an engine-neutral document (``schema.to_document``) into whoosh ``add_document`` kwargs."""
     kinds = {f.name: f.kind for f in FIELDS}
@@ -241,6 +284,6 @@ def to_whoosh(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = [
-    "ENTITY_GAP", "INDEX_NAME", "EntityTokenizer", "fold", "open_whoosh", "to_whoosh", "whoosh_field", "whoosh_schema",
-    "whoosh_storage",
+    "ENTITY_GAP", "INDEX_NAME", "STORED_APART", "EntityTokenizer", "fold", "open_whoosh", "stored_fields", "to_whoosh",
+    "whoosh_field", "whoosh_schema", "whoosh_storage",
 ]

@@ -27,7 +27,7 @@ from whoosh.reading import TermNotFound
 
 from . import indexdir
 from . import search as _search
-from .engine import fold, open_whoosh
+from .engine import fold, open_whoosh, stored_fields
 from .errors import IndexNotFoundError, IndexStateError, UnsafeIndexError
 from .indexdir import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV
 from .model import LEVELS, Cable, Classification, Entity, EntityType, Hit
@@ -189,7 +189,7 @@ class CableIndex:
         for token in s.schema["ref"].process_text(ref, mode="index"):
             docnum = s.document_number(ref=token)
             if docnum is not None:
-                return dict(s.stored_fields(docnum))
+                return dict(stored_fields(s, docnum))
         return None
 
     # -- searching (the engine functions live in cablesearch.search) ---------------------------

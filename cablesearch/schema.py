@@ -52,6 +52,10 @@ class Field:
     #: Searched as any of these fields (``entity:X`` is ``org:X OR per:X OR loc:X OR misc:X``); the
     #: index keeps no postings of its own for it.
     union_of: tuple[str, ...] = ()
+    #: Stored in a column of its own instead of the record of stored fields every hit reads: the
+    #: body, most of a cable, which a page of hits without snippets never needs. (Indexes built
+    #: before this keep it in the record; readers look in both, see ``engine.stored_fields``.)
+    stored_apart: bool = False
 
     @property
     def searchable(self) -> bool:
@@ -61,7 +65,8 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     Field("ref", "id", "the cable's reference id (or its derived key when it has none)",
           ("id", "refid"), stored=True, sortable=True, example="ref:09MOSCOW2723"),
-    Field("body", "text", "the text of the cable, stemmed", ("text",), stored=True, example="body:waiver"),
+    Field("body", "text", "the text of the cable, stemmed", ("text",), stored=True, example="body:waiver",
+          stored_apart=True),
     Field("subject", "text", "the SUBJECT line, stemmed", ("subj",), stored=True, example='subject:"crypto"'),
     Field("org", "entity", "organizations named in the cable", ("organization", "organisation"),
           sortable=True, complete_values=True, example="org:FSB"),

@@ -30,6 +30,7 @@ from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from .engine import stored_fields
 from .errors import IndexStateError
 from .facets import DEFAULT_FACETS, count_facets, leaf_docs
 from .highlight import DEFAULT_WIDTH, Highlighter, build_highlighter, lead_snippet
@@ -145,7 +146,7 @@ def to_hit(
     highlighter: Highlighter | None = None, snippets: int = 3, width: int = DEFAULT_WIDTH,
 ) -> Hit:
     """A plain :class:`Hit` from the stored fields of one document, with its snippets."""
-    f = s.stored_fields(docnum)
+    f = stored_fields(s, docnum, apart=snippets > 0)  # the body only for its snippets
     subject = f.get("subject")
     shown: list[Snippet] = []
     if snippets > 0:
@@ -283,7 +284,7 @@ def more_like(
         docnum = s.document_number(ref=key[0]) if key else None
         if docnum is None:
             return SearchResults((), 0, 1, limit, shown, (f"no cable {ref!r} in the index",), 0.0)
-        q = similar_query(s, s.stored_fields(docnum))
+        q = similar_query(s, stored_fields(s, docnum))
         if q is None:
             return SearchResults((), 0, 1, limit, shown, (), time.perf_counter() - t0)
         total, rows = ordered(s, q, "relevance", limit, mask={docnum})

@@ -38,12 +38,26 @@ BLOCKS = [
     ([9, 10, 11], [1.0, 1.0, 1.0], [b"only one"], None),  # whoosh keeps no empty value
     (list(range(0, 128 * 600, 600)), [float(i % 7 + 1) for i in range(128)],
      [bytes([i]) * (i % 5 + 1) for i in range(128)], None),
+    ([4, 8, 15, 16, 23, 42], [1.0, 255.0, 0.0, 3.0, 3.0, 1.0], [b"B\x01"] * 6, None),  # a byte a weight
+    ([4, 8], [1.0, 256.0], [b"B\x01", b"B\x02"], None),  # a weight over 255: a float32 each
+    ([4, 8], [2.0, 2.5], [b"B\x01", b"B\x02"], None),  # not a whole number: a float32 each
+    (list(range(1024)), [float(i % 4) for i in range(1024)], [b"B" + bytes([i % 50]) for i in range(1024)], None),
 ]
 
 
+@pytest.mark.parametrize("compression", [0, 3])
 @pytest.mark.parametrize(("ids", "weights", "values", "fixedsize"), BLOCKS)
-def test_a_block_reads_back_as_written(ids, weights, values, fixedsize):
-    deltas, ws, vs = unpack_block(pack_block(ids, array("f", weights), values, fixedsize), len(ids))
+def test_a_block_reads_back_as_written(ids, weights, values, fixedsize, compression):
+    data = pack_block(ids, array("f", weights), values, fixedsize, compression)
+    # The kinds: weights a byte each exactly when each is a whole number below 256 (and they
+    # differ); positions compressed only when asked for and zlib makes them shorter.
+    kinds = data[:4].decode("ascii")
+    whole = all(w == int(w) and 0 <= w < 256 for w in weights) and len(set(weights)) > 1
+    assert (kinds[1] == "U") == whole
+    assert kinds[2] in ("Z", "V") if len(values) == len(ids) and fixedsize is None else kinds[2] in "NXP"
+    if kinds[2] == "Z":
+        assert compression and len(data) < len(pack_block(ids, array("f", weights), values, fixedsize))
+    deltas, ws, vs = unpack_block(data, len(ids))
     got_ids = list(deltas)
     for i in range(1, len(got_ids)):
         got_ids[i] += got_ids[i - 1]
@@ -60,7 +74,7 @@ def test_a_block_reads_back_as_written(ids, weights, values, fixedsize):
         assert vs == b"".join(values)
     else:
         assert list(vs) == values
-    assert unpack_block(pack_block(ids, array("f", weights), values, fixedsize), len(ids), values=False)[2] is None
+    assert unpack_block(data, len(ids), values=False)[2] is None
 
 
 @pytest.mark.parametrize("positions", [[0], [255], [256], [70_000], [0, 1, 2], [3, 259],
@@ -247,9 +261,10 @@ def test_new_blocks_hold_up_to_block_postings_and_read_back_whole():
 
 
 @pytest.mark.parametrize("keyword_format", ["existence", "frequency"])
-def test_keyword_blocks_are_stored_without_zlib_and_others_with_it(keyword_format):
-    """A keyword's block (no values, or a frequency a posting) is read without starting zlib; a
-    block with positions is still compressed. Both read back whole."""
+def test_keyword_blocks_are_stored_without_zlib_and_others_compress_their_positions_only(keyword_format):
+    """A keyword's block (no values, or a frequency a posting) is stored without zlib; a block
+    with positions compresses them, after its ids and weights, which are read without starting
+    zlib. Both read back whole."""
     from whoosh.formats import Existence
 
     from cablesearch.bulk import _compact_arrays
@@ -276,5 +291,10 @@ def test_keyword_blocks_are_stored_without_zlib_and_others_with_it(keyword_forma
         keyword.next()
     assert got == ids
     positions, ids = written(CompactPositions(), CompactPositions().encode([3, 9]))
-    assert positions._compression == 3
+    assert positions._compression == 0  # not the block as a whole
+    positions._read_data()
+    data = positions._postfile.get(positions._dataoffset, positions._nextoffset - positions._dataoffset)
+    assert data[:3] == b"BNZ"  # ids a byte each, every weight 1.0, the positions zipped
     assert _compact_arrays(positions)[0].tolist() == ids
+    got_ids, _, values = _compact_arrays(positions, values=True)
+    assert got_ids.tolist() == ids and values.data == CompactPositions().encode([3, 9]) * len(ids)
