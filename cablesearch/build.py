@@ -62,7 +62,7 @@ from .ledger import (
 )
 from .model import unsurrogate
 from .render import escape_name
-from .schema import fields_fingerprint
+from .schema import fields_fingerprint, readable_fingerprints
 from .sources import RawCable, discover
 from .trust import check_index_trust, trusted_by_env
 
@@ -281,7 +281,7 @@ class _Build:
 
     def _run_update(self, live: Path) -> BuildReport:
         meta = _read_json(live / BUILD_JSON)
-        if meta.get("fields") not in (None, fields_fingerprint()):
+        if meta.get("fields") not in (None, *readable_fingerprints()):
             raise BuildError("the index was built with a different field table; rebuild it without --update")
         if not isinstance(self.sources, list | tuple | str | os.PathLike):
             self.sources = list(self.sources)  # read twice when a duplicate must be revived

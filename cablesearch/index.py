@@ -31,7 +31,7 @@ from .engine import fold, open_whoosh, stored_fields
 from .errors import IndexNotFoundError, IndexStateError, UnsafeIndexError
 from .indexdir import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV
 from .model import LEVELS, Cable, Classification, Entity, EntityType, Hit
-from .schema import FIELD_BY_NAME, fields_fingerprint
+from .schema import FIELD_BY_NAME, readable_fingerprints
 from .trust import check_index_trust, trusted_by_env
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ class CableIndex:
         except (OSError, ValueError):
             self.meta = {}
         fp = self.meta.get("fields")
-        if fp is not None and fp != fields_fingerprint():
+        if fp is not None and fp not in readable_fingerprints():
             raise IndexStateError(f"the index in {self.root} was built for another version of the field table; "
                                   "rebuild it (`cablesearch build SOURCES`)")
 

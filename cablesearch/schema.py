@@ -132,9 +132,22 @@ def resolve_field(name: str) -> str | None:
 
 
 def fields_fingerprint() -> str:
-    """Changes when the field table changes in a way an existing index cannot follow (builds write
-    it into ``build.json``; opening an index built for another table is refused)."""
-    table = [[f.name, f.kind, f.stored, f.sortable] for f in FIELDS]
+    """Changes when the field table changes in a way an existing index cannot follow, or an index
+    written now cannot be read by earlier versions (builds write it into ``build.json``; opening
+    an index whose fingerprint is not one of :func:`readable_fingerprints` is refused, so an
+    earlier version refuses an index it would misread)."""
+    return _fingerprint([[f.name, f.kind, f.stored, f.sortable, *(["apart"] if f.stored_apart else [])]
+                         for f in FIELDS])
+
+
+def readable_fingerprints() -> tuple[str, ...]:
+    """The fingerprints of the indexes this version reads: its own, and that of the indexes built
+    before a field was stored apart and posting blocks kept their ids and weights uncompressed
+    (the same table without ``stored_apart``; readers follow each index's own schema and blocks)."""
+    return fields_fingerprint(), _fingerprint([[f.name, f.kind, f.stored, f.sortable] for f in FIELDS])
+
+
+def _fingerprint(table: list[list[Any]]) -> str:
     return hashlib.sha1(json.dumps(table).encode()).hexdigest()[:16]
 
 

@@ -11,7 +11,7 @@ each cable's stored record.
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
 from pathlib import Path
 
@@ -21,6 +21,8 @@ from test_bulk import QUERIES
 from cablesearch import open_index
 from cablesearch.engine import STORED_APART, open_whoosh
 from cablesearch.index import build_index
+from cablesearch.indexdir import BUILD_JSON, live_generation
+from cablesearch.schema import fields_fingerprint, readable_fingerprints
 
 FIXTURE = Path(__file__).parent / "fixtures" / "index-layout1"
 EXTRA = [  # the posting blocks are small at 8 cables: phrases and words of several cables
@@ -39,7 +41,6 @@ def _sources(fixture_cables: Path, folder: Path, count: int) -> Path:
 def _copy_of_fixture(tmp_path: Path) -> Path:
     root = tmp_path / "index-layout1"
     shutil.copytree(FIXTURE, root)
-    os.chmod(root, 0o700)  # as a build leaves it (the trust check refuses a folder others can write)
     return root
 
 
@@ -57,8 +58,7 @@ def _answers(root: Path) -> list[object]:
 
 def _layout(root: Path) -> tuple[bool, set[int]]:
     """Is the body in the stored records; the values kinds of its blocks of positions."""
-    gen = Path(open(root / "CURRENT", encoding="utf-8").read().strip())
-    ix = open_whoosh(root / gen if not gen.is_absolute() else gen)
+    ix = open_whoosh(live_generation(root))
     with ix.searcher() as s:
         reader = s.reader()
         in_record = all("body" in fields for _, fields in reader.iter_docs())
@@ -86,6 +86,14 @@ def test_the_fixture_is_of_the_earlier_layout_and_a_new_index_is_not(tmp_path, f
     assert old_record and ("compressed", "?") in old_kinds  # the body in the record; blocks zipped whole
     assert not new_record and STORED_APART == ("body",)
     assert ("plain", "Z") in new_kinds and not any(k[0] == "compressed" for k in new_kinds)
+    # An earlier version compares an index's fingerprint with its own, the fixture's: a new
+    # index differs, so it is refused there instead of misread.
+    assert _fingerprint(_copy_of_fixture(tmp_path / "again")) == readable_fingerprints()[1]
+    assert _fingerprint(fresh_index) == fields_fingerprint() == readable_fingerprints()[0] != readable_fingerprints()[1]
+
+
+def _fingerprint(root: Path) -> str:
+    return json.loads((live_generation(root) / BUILD_JSON).read_text(encoding="utf-8"))["fields"]
 
 
 def test_an_index_of_the_earlier_layout_answers_as_a_new_one(tmp_path, fresh_index):
@@ -105,6 +113,7 @@ def test_an_update_of_an_index_of_the_earlier_layout_adds_to_it(tmp_path, fixtur
     assert (report.added, report.unchanged, report.removed) == (2, 8, 0)
     in_record, _ = _layout(root)
     assert in_record
+    assert _fingerprint(root) == fields_fingerprint()  # its new segment's blocks: not for an earlier version
     fresh = tmp_path / "fresh"
     build_index([str(_sources(fixture_cables, tmp_path / "ten", 10))], fresh, jobs=1)
     assert _answers(root) == _answers(fresh)
