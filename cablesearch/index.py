@@ -26,15 +26,16 @@ from whoosh.index import EmptyIndexError
 from whoosh.reading import TermNotFound
 
 from . import indexdir
-from . import search as _search
 from .engine import fold, open_whoosh, stored_fields
 from .errors import IndexNotFoundError, IndexStateError, UnsafeIndexError
+from .facets import DEFAULT_FACETS
 from .indexdir import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV
 from .model import LEVELS, Cable, Classification, Entity, EntityType, Hit
 from .schema import FIELD_BY_NAME, readable_fingerprints
 from .trust import check_index_trust, trusted_by_env
 
 if TYPE_CHECKING:
+    from . import search as _search
     from .build import BuildProgress, BuildReport
 
 # Opening an index must not import the build path (build -> buildworkers -> sources -> cable and
@@ -57,6 +58,14 @@ def __getattr__(name: str) -> Any:
 
         return getattr(build, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _api() -> Any:
+    """:mod:`cablesearch.search`, imported on the first search, not when an index is opened: the
+    shell reaches its prompt without it (and imports it in the background once the prompt is up)."""
+    from . import search
+
+    return search
 
 
 #: Opening races a concurrent swap or commit (a file listed, then removed): retry this often.
@@ -202,29 +211,29 @@ class CableIndex:
     def search(self, query: Any, *, limit: int = 10, page: int = 1, sort: str = "relevance",
                snippets: int = 3, snippet_chars: int = 200) -> _search.SearchResults:
         """One page of the cables matching ``query`` (text in the query language, or a parsed Query)."""
-        return _search.search(self._engine(), query, limit=limit, page=page, sort=sort,
+        return _api().search(self._engine(), query, limit=limit, page=page, sort=sort,
                               snippets=snippets, snippet_chars=snippet_chars)
 
     def count(self, query: Any) -> int:
         """How many cables match ``query``."""
-        return _search.count(self._engine(), query)
+        return _api().count(self._engine(), query)
 
-    def facets(self, query: Any, *, by: tuple[str, ...] = _search.DEFAULT_FACETS,
+    def facets(self, query: Any, *, by: tuple[str, ...] = DEFAULT_FACETS,
                top: int = 10) -> dict[str, list[tuple[Any, int]]]:
         """For each field in ``by``, the ``top`` values over all matches with their counts."""
-        return _search.facets(self._engine(), query, by=by, top=top)
+        return _api().facets(self._engine(), query, by=by, top=top)
 
     def iter_search(self, query: Any, *, sort: str = "relevance", snippets: int = 0) -> Iterator[Hit]:
         """Every match, streamed in batches (for export)."""
-        return _search.iter_search(self._engine(), query, sort=sort, snippets=snippets)
+        return _api().iter_search(self._engine(), query, sort=sort, snippets=snippets)
 
     def more_like(self, ref: str, *, limit: int = 10, snippets: int = 0) -> _search.SearchResults:
         """Cables similar to the cable ``ref``, without itself."""
-        return _search.more_like(self._engine(), ref, limit=limit, snippets=snippets)
+        return _api().more_like(self._engine(), ref, limit=limit, snippets=snippets)
 
     def highlighter(self, query: Any) -> Any:
         """Marks what ``query`` matches in a cable's text (used by ``render_cable_text``)."""
-        return _search.highlighter(query, self._engine())
+        return _api().highlighter(query, self._engine())
 
     def refs(self) -> list[str]:
         """Every key in the index (lowercased, as the ``ref`` field indexes them), sorted."""
@@ -262,7 +271,7 @@ class CableIndex:
             parts = _parts(reader, fieldname)
             return {t for t in terms if any(_is_live(reader, p, t.encode("utf-8")) for p in parts)}
 
-        return _search.with_searcher(self._engine(), run)
+        return _api().with_searcher(self._engine(), run)
 
     def prefix_counts(self, fieldname: str, prefix: str, limit: int = 100,
                       scan: int = PREFIX_SCAN) -> list[tuple[str, int]]:
@@ -304,7 +313,7 @@ class CableIndex:
                         break
             return out
 
-        return _search.with_searcher(self._engine(), run)
+        return _api().with_searcher(self._engine(), run)
 
     def stats(self, top: int = 20) -> dict[str, Any]:
         """Figures about the index, as plain data (the README's "Stats" table lists the keys)."""

@@ -37,3 +37,22 @@ def test_the_shell_starts_without_numpy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_opening_an_index_does_not_import_the_search_engine(fixture_index_path):
+    """The shell opens its index before its prompt; ``cablesearch.search`` (snippets, facets,
+    ordering) comes with the first search, or with the shell's warm-up once the prompt is up."""
+    code = (
+        "import sys\n"
+        "from cablesearch.index import open_index\n"
+        f"ix = open_index({str(fixture_index_path)!r})\n"
+        "print(len(ix), 'cablesearch.search' in sys.modules, 'cablesearch.highlight' in sys.modules)\n"
+        "from cablesearch.shell.app import _warm_up\n"
+        "_warm_up()\n"
+        "print('cablesearch.search' in sys.modules)\n"
+        "print(ix.search('tag:PREL', limit=2).total > 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    opened, warmed, searched = out.stdout.splitlines()
+    assert opened.split()[1:] == ["False", "False"] and int(opened.split()[0]) > 0
+    assert warmed == "True" and searched == "True"

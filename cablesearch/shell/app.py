@@ -277,13 +277,15 @@ def _interactive(session: Any, *, pt_input: Any = None, pt_output: Any = None) -
 
 
 def _warm_up() -> None:
-    """Build the query parser (and load the engine) before the first keystroke needs them."""
+    """Build the query parser and load the engine (the search module, which opening the index
+    leaves out) before the first keystroke and the first query need them."""
     from ..query import parse_query
 
     parse_query("warm AND up")
     from ..engine import whoosh_schema
 
     whoosh_schema()
+    from .. import search  # noqa: F401
 
 
 def _banner(session: Any) -> str:
