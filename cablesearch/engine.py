@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 import re
+import struct
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from whoosh import columns, fields
+from whoosh import index as windex
 from whoosh.analysis import (
     CharsetFilter,
     IDTokenizer,
@@ -22,10 +25,12 @@ from whoosh.analysis import (
     Tokenizer,
 )
 from whoosh.filedb.filestore import FileStorage
+from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
 from whoosh.util import random_name
 
 from .codec import CompactPositions
+from .errors import IndexStateError
 from .schema import FIELDS, Field
 
 #: Positions left between two entity mentions: a phrase or a proximity query with a slop
@@ -225,6 +230,42 @@ def whoosh_schema() -> fields.Schema:
     return fields.Schema(**{f.name: whoosh_field(f) for f in FIELDS if not f.union_of})
 
 
+#: Failures that mean the index changed under a reader (files merged away, generation deleted).
+_TRANSIENT = (OSError, EOFError, struct.error, windex.IndexError)
+
+
+def _borrowed(source: Any) -> Searcher | None:
+    """The searcher to use as is: a whoosh Searcher, or the one an object such as CableIndex owns."""
+    if isinstance(source, Searcher):
+        return source
+    if isinstance(source, windex.Index) or callable(source):
+        return None
+    return source.searcher()
+
+
+def _open(source: Any) -> Searcher:
+    ix = source if isinstance(source, windex.Index) else source()
+    return ix.searcher()
+
+
+def with_searcher(source: Any, fn: Callable[[Searcher], Any]) -> Any:
+    """``fn(searcher)`` on a fresh searcher of ``source``, retried once if the index changed under it;
+    a borrowed searcher (a whoosh Searcher, or an object's such as CableIndex) is used as is."""
+    borrowed = _borrowed(source)
+    if borrowed is not None:
+        return fn(borrowed)
+    try:
+        with _open(source) as s:
+            return fn(s)
+    except _TRANSIENT:
+        pass
+    try:
+        with _open(source) as s:
+            return fn(s)
+    except _TRANSIENT as e:
+        raise IndexStateError(f"the index could not be read (it changed or vanished during the search): {e}") from e
+
+
 #: The stored fields kept in a column of their own (``Field.stored_apart``).
 STORED_APART: tuple[str, ...] = tuple(f.name for f in FIELDS if f.stored and f.stored_apart)
 
@@ -285,5 +326,5 @@ def to_whoosh(doc: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "ENTITY_GAP", "INDEX_NAME", "STORED_APART", "EntityTokenizer", "fold", "open_whoosh", "stored_fields", "to_whoosh",
-    "whoosh_field", "whoosh_schema", "whoosh_storage",
+    "whoosh_field", "whoosh_schema", "whoosh_storage", "with_searcher",
 ]

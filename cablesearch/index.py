@@ -26,7 +26,7 @@ from whoosh.index import EmptyIndexError
 from whoosh.reading import TermNotFound
 
 from . import indexdir
-from .engine import fold, open_whoosh, stored_fields
+from .engine import fold, open_whoosh, stored_fields, with_searcher
 from .errors import IndexNotFoundError, IndexStateError, UnsafeIndexError
 from .facets import DEFAULT_FACETS
 from .indexdir import BUILD_JSON, DEFAULT_INDEX, SKIPPED_TSV
@@ -271,7 +271,7 @@ class CableIndex:
             parts = _parts(reader, fieldname)
             return {t for t in terms if any(_is_live(reader, p, t.encode("utf-8")) for p in parts)}
 
-        return _api().with_searcher(self._engine(), run)
+        return with_searcher(self._engine(), run)
 
     def prefix_counts(self, fieldname: str, prefix: str, limit: int = 100,
                       scan: int = PREFIX_SCAN) -> list[tuple[str, int]]:
@@ -313,7 +313,7 @@ class CableIndex:
                         break
             return out
 
-        return _api().with_searcher(self._engine(), run)
+        return with_searcher(self._engine(), run)
 
     def stats(self, top: int = 20) -> dict[str, Any]:
         """Figures about the index, as plain data (the README's "Stats" table lists the keys)."""

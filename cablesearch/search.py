@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from .engine import stored_fields
+from .engine import _TRANSIENT, _borrowed, _open, stored_fields, with_searcher
 from .errors import IndexStateError
 from .facets import DEFAULT_FACETS, count_facets, leaf_docs
 from .highlight import DEFAULT_WIDTH, Highlighter, build_highlighter, lead_snippet
@@ -43,8 +41,6 @@ BATCH = 500
 #: Terms of a cable's body (and subject) that ``more_like`` searches for.
 LIKE_BODY_TERMS, LIKE_SUBJECT_TERMS = 12, 4
 
-#: Failures that mean the index changed under a reader (files merged away, generation deleted).
-_TRANSIENT = (OSError, EOFError, struct.error, windex.IndexError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,36 +77,6 @@ class SearchResults:
 # --------------------------------------------------------------------------- sources and queries
 
 
-def _borrowed(source: Any) -> Searcher | None:
-    """The searcher to use as is: a whoosh Searcher, or the one an object such as CableIndex owns."""
-    if isinstance(source, Searcher):
-        return source
-    if isinstance(source, windex.Index) or callable(source):
-        return None
-    return source.searcher()
-
-
-def _open(source: Any) -> Searcher:
-    ix = source if isinstance(source, windex.Index) else source()
-    return ix.searcher()
-
-
-def with_searcher(source: Any, fn: Callable[[Searcher], Any]) -> Any:
-    """``fn(searcher)`` on a fresh searcher of ``source``, retried once if the index changed under it;
-    a borrowed searcher (a whoosh Searcher, or an object's such as CableIndex) is used as is."""
-    borrowed = _borrowed(source)
-    if borrowed is not None:
-        return fn(borrowed)
-    try:
-        with _open(source) as s:
-            return fn(s)
-    except _TRANSIENT:
-        pass
-    try:
-        with _open(source) as s:
-            return fn(s)
-    except _TRANSIENT as e:
-        raise IndexStateError(f"the index could not be read (it changed or vanished during the search): {e}") from e
 
 
 def prepare_query(query: Any, schema: Any, reader: Any = None) -> tuple[wq.Query, str, tuple[Any, ...]]:

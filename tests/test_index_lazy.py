@@ -41,11 +41,13 @@ def test_the_shell_starts_without_numpy():
 
 def test_opening_an_index_does_not_import_the_search_engine(fixture_index_path):
     """The shell opens its index before its prompt; ``cablesearch.search`` (snippets, facets,
-    ordering) comes with the first search, or with the shell's warm-up once the prompt is up."""
+    ordering) comes with the first search, or with the shell's warm-up once the prompt is up,
+    not with the first completion either."""
     code = (
         "import sys\n"
         "from cablesearch.index import open_index\n"
         f"ix = open_index({str(fixture_index_path)!r})\n"
+        "ix.prefix_counts('org', 'f')\n"  # the shell's first completion, before the values load
         "print(len(ix), 'cablesearch.search' in sys.modules, 'cablesearch.highlight' in sys.modules)\n"
         "from cablesearch.shell.app import _warm_up\n"
         "_warm_up()\n"
