@@ -122,7 +122,7 @@ def pack_block(ids: Any, weights: Any, values: list[bytes] | None, fixedsize: in
 
 def _whole_bytes(weights: Any) -> bool:
     """Is every weight a whole number from 0 to 255 (so a byte holds it exactly)?"""
-    return min(weights) >= 0 and max(weights) < 0x100 and all(w == int(w) for w in weights)
+    return min(weights) >= 0 and max(weights) < 0x100 and all(float(w).is_integer() for w in weights)
 
 
 def unpack_block(data: bytes, count: int, values: bool = True) -> tuple[array, Any, Any]:

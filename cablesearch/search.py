@@ -42,7 +42,6 @@ BATCH = 500
 LIKE_BODY_TERMS, LIKE_SUBJECT_TERMS = 12, 4
 
 
-
 @dataclass(frozen=True, slots=True)
 class SearchResults:
     """One page of hits, plain data. ``len()`` and iteration are over this page's hits."""
@@ -75,8 +74,6 @@ class SearchResults:
 
 
 # --------------------------------------------------------------------------- sources and queries
-
-
 
 
 def prepare_query(query: Any, schema: Any, reader: Any = None) -> tuple[wq.Query, str, tuple[Any, ...]]:
