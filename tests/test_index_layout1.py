@@ -56,8 +56,9 @@ def _answers(root: Path) -> list[object]:
     return out
 
 
-def _layout(root: Path) -> tuple[bool, set[int]]:
-    """Is the body in the stored records; the values kinds of its blocks of positions."""
+def _layout(root: Path) -> tuple[bool, set[tuple[str, str]]]:
+    """Is the body in the stored records; how the body's blocks are kept: ("compressed", "?")
+    for a block compressed whole, ("plain", its values kind) for one that is not."""
     ix = open_whoosh(live_generation(root))
     with ix.searcher() as s:
         reader = s.reader()
@@ -67,7 +68,7 @@ def _layout(root: Path) -> tuple[bool, set[int]]:
             m = reader.postings("body", term)
             if hasattr(m, "_postfile") and not getattr(m, "_byteids", True):
                 data = m._postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
-                kinds.add(("compressed" if m._compression else "plain", chr(data[2]) if not m._compression else "?"))
+                kinds.add(("compressed", "?") if m._compression else ("plain", chr(data[2])))
     return in_record, kinds
 
 
