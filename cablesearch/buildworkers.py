@@ -148,7 +148,7 @@ class SegmentBuilder:
         if old_hash is not None and old_hash == sha1:
             return ItemResult(seq, source, raw.stamp, SAME, key=key, sha1=sha1)
         try:
-            fields = to_whoosh(to_document(cable, content_hash=sha1))
+            fields = to_whoosh(to_document(cable, content_hash=sha1), self.schema)
             docnum = self.writer.docnum
             self.writer.add_atomic(fields)
         except OSError:  # the disk (full, read-only), not this cable: fail the build

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from whoosh import columns, fields
+from whoosh import columns, fields, formats
 from whoosh import index as windex
 from whoosh.analysis import (
+    Analyzer,
     CharsetFilter,
     IDTokenizer,
     LowercaseFilter,
@@ -153,6 +154,66 @@ def text_analyzer():
     return chain | StemFilter(cachesize=200_000)
 
 
+def common_pairs() -> frozenset[str]:
+    """The pairs of neighbouring words a new index keeps as terms (``data/common_pairs.txt``)."""
+    from importlib.resources import files
+
+    text = files("cablesearch").joinpath("data/common_pairs.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.split("\n") if line and not line.startswith("#"))
+
+
+class WordPairs(Analyzer):
+    """Each two neighbouring words of ``base``'s tokens (positions ``p`` and ``p + 1``) that make a
+    pair listed in ``pairs``, as one token ``"first second"``: ``"human rights"`` -> ``human right``.
+
+    A text field with ``Field.pairs`` has a second field of these (:func:`pairs_name`), so that a
+    phrase of a common pair, in tens of thousands of cables at full scale, is one posting list
+    (``phrases.py``) instead of every position of both words. Only listed pairs are kept (each
+    in at least 1% of the real cables: ``data/make_common_pairs.py``): the others' phrases are
+    matched from positions, and every pair kept costs index space. A listed pair is kept wherever
+    it stands, so its list is complete in every segment, merged ones too. ``pairs`` is pickled
+    with the schema: an index keeps the list it was built with.
+    """
+
+    def __init__(self, base: Any, pairs: frozenset[str]) -> None:
+        self.base = base
+        self.pairs = pairs
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.base == self.base and other.pairs == self.pairs
+
+    def __hash__(self) -> int:
+        return hash((type(self), len(self.pairs)))
+
+    def __call__(self, value: Any, positions: bool = False, chars: bool = False, keeporiginal: bool = False,
+                 removestops: bool = True, start_pos: int = 0, start_char: int = 0, mode: str = "",
+                 **kwargs: Any) -> Any:
+        pairs = self.pairs
+        last, last_pos = None, -2
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for token in self.base(value, positions=True, mode=mode, start_pos=start_pos):
+            word, pos = token.text, token.pos
+            if pos == last_pos + 1 and (pair := f"{last} {word}") in pairs:
+                t.text = pair
+                t.boost = 1.0
+                t.stopped = False
+                if positions:
+                    t.pos = last_pos
+                yield t
+            last, last_pos = word, pos
+
+
+def pairs_name(name: str) -> str:
+    """The whoosh field of the word pairs (:class:`WordPairs`) of text field ``name``."""
+    return f"{name}_pairs"
+
+
+def pairs_field(pairs: frozenset[str] | None = None) -> fields.FieldType:
+    """The whoosh field of a text field's word pairs: which cables hold each pair, nothing more
+    (no frequency, positions, lengths or stored value)."""
+    return fields.FieldType(formats.Existence(), WordPairs(text_analyzer(), pairs or common_pairs()))
+
+
 def entity_analyzer():
     return EntityTokenizer()
 
@@ -227,7 +288,10 @@ def open_whoosh(folder: str | os.PathLike[str]) -> Any:
 
 def whoosh_schema() -> fields.Schema:
     """The whoosh schema derived from ``FIELDS``."""
-    return fields.Schema(**{f.name: whoosh_field(f) for f in FIELDS if not f.union_of})
+    found = {f.name: whoosh_field(f) for f in FIELDS if not f.union_of}
+    pairs = common_pairs()
+    found.update((pairs_name(f.name), pairs_field(pairs)) for f in FIELDS if f.pairs)
+    return fields.Schema(**found)
 
 
 #: Failures that mean the index changed under a reader (files merged away, generation deleted).
@@ -307,12 +371,20 @@ def _column_text(reader: Any, name: str, docnum: int) -> str | None:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
-def to_whoosh(doc: dict[str, Any]) -> dict[str, Any]:
-    """Turn an engine-neutral document (``schema.to_document``) into whoosh ``add_document`` kwargs."""
+#: The fields with word pairs (``Field.pairs``).
+_PAIRED = frozenset(f.name for f in FIELDS if f.pairs)
+
+
+def to_whoosh(doc: dict[str, Any], schema: Any = None) -> dict[str, Any]:
+    """Turn an engine-neutral document (``schema.to_document``) into whoosh ``add_document`` kwargs
+    (a field with word pairs gives its text to its pairs field too, unless ``schema``, the whoosh
+    schema of the index it goes into, has none: an index built before them)."""
     kinds = {f.name: f.kind for f in FIELDS}
     out: dict[str, Any] = {}
     for name, value in doc.items():
         kind = kinds[name]
+        if name in _PAIRED and (schema is None or pairs_name(name) in schema):
+            out[pairs_name(name)] = value
         if kind == "keyword":
             out[name] = ",".join(v.replace(",", " ") for v in value)
         elif kind == "date":
@@ -325,6 +397,6 @@ def to_whoosh(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = [
-    "ENTITY_GAP", "INDEX_NAME", "STORED_APART", "EntityTokenizer", "fold", "open_whoosh", "stored_fields", "to_whoosh",
-    "whoosh_field", "whoosh_schema", "whoosh_storage", "with_searcher",
+    "ENTITY_GAP", "INDEX_NAME", "STORED_APART", "EntityTokenizer", "WordPairs", "common_pairs", "fold", "open_whoosh",
+    "pairs_name", "stored_fields", "to_whoosh", "whoosh_field", "whoosh_schema", "whoosh_storage", "with_searcher",
 ]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from itertools import accumulate, chain
+from itertools import accumulate, chain, pairwise
 from pickle import loads
 from typing import Any
 
@@ -41,8 +41,9 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25FScorer
 from whoosh.system import _INT_SIZE
 
-from .bulk import Values, _bm25, _deleted, _Unsupported, posting_values, postings
+from .bulk import Values, _bm25, _deleted, _info_postings, _Unsupported, posting_values, postings
 from .codec import _ITEMSIZE, CompactPositions
+from .engine import WordPairs, pairs_name
 from .weighting import field_lengths
 
 
@@ -165,6 +166,31 @@ def _follow(reached: Any, keys: Any, slop: int) -> Any:
     return keys[(i >= 0) & (keys - last <= slop) & ((last >> 32) == (keys >> 32))]
 
 
+def _pair_lists(q: wq.Phrase, searcher: Any, reader: Any) -> dict[int, Any] | None:
+    """For each two neighbouring words ``k``, ``k + 1`` of an exact phrase (a slop of 1) that make a
+    pair the index keeps (``engine.WordPairs``: a listed pair, kept wherever it stands), the
+    documents of the segment holding the pair, deleted ones included; None when such a pair is in
+    no document of the segment. Empty for a phrase with a slop, or in an index without word pairs
+    (built before them)."""
+    name = pairs_name(q.fieldname)
+    if q.slop != 1 or len(q.words) < 2 or name not in searcher.schema:
+        return {}
+    field = searcher.schema[name]
+    if type(field.analyzer) is not WordPairs:
+        return {}
+    kept = field.analyzer.pairs
+    found = {}
+    for k, (a, b) in enumerate(pairwise(q.words)):
+        pair = f"{a} {b}"
+        if pair in kept:
+            try:
+                info = reader.term_info(name, pair.encode("utf-8"))
+            except TermNotFound:
+                return None
+            found[k] = _info_postings(reader, info, field.format)[0]
+    return found
+
+
 def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[float]] | None:
     fieldname = q.fieldname
     if fieldname not in searcher.schema or not searcher.is_atomic():
@@ -189,9 +215,19 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
         return None
     if field_lengths(reader, fieldname) is None:
         return None
+    pairs = _pair_lists(q, searcher, reader)
+    if pairs is None:
+        return [], []  # a pair of its words is in no cable of the segment
+    # two words whose pair is kept: the pair's cables are the phrase's, no position to read
+    exact = len(btexts) == 2 and len(pairs) == 1
+    paired = {b for k in pairs for b in btexts[k:k + 2]}  # held wherever their pair is
     words: dict[bytes, _Word] = {}
     n = reader.doc_count_all()
     for b in scorers:
+        if exact:
+            ids, weights = _info_postings(reader, infos[b], field.format)
+            words[b] = _Word(ids, weights, None, None)
+            continue
         joined = posting_values(reader, infos[b], field.format) if deltas is _packed else None
         if joined is not None:
             words[b] = _Word(joined[0], joined[1], joined[2], None)
@@ -200,20 +236,24 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
         if got is None:
             return None
         words[b] = _Word(np.array(got[0], dtype=np.int64), np.array(got[1], dtype=np.float64), None, got[2])
-    # the documents holding every word, deleted ones left out: one slot a document of the segment
+    # the documents holding every word (and every kept pair), deleted ones left out: one slot a
+    # document of the segment
     holding = ~_deleted(reader) if reader.has_deletions() else np.ones(n, dtype=bool)
-    for w in words.values():
+    for ids in [*pairs.values(), *(w.ids for b, w in words.items() if b not in paired)]:
         held = np.zeros(n, dtype=bool)
-        held[w.ids] = True
+        held[ids] = True
         holding &= held
     docs = np.flatnonzero(holding)
-    reached = words[btexts[0]].keys(docs, deltas) if len(docs) else docs
-    for b in btexts[1:]:
-        if not len(reached):
-            break
-        reached = _follow(reached, words[b].keys(docs, deltas), q.slop)
-        docs = reached >> 32  # the documents still reached (ascending): fewer to decode next
-        docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
+    if exact:
+        reached = docs
+    else:
+        reached = words[btexts[0]].keys(docs, deltas) if len(docs) else docs
+        for b in btexts[1:]:
+            if not len(reached):
+                break
+            reached = _follow(reached, words[b].keys(docs, deltas), q.slop)
+            docs = reached >> 32  # the documents still reached (ascending): fewer to decode next
+            docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
     if not len(reached):
         return [], []
     parts = []

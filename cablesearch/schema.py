@@ -56,6 +56,10 @@ class Field:
     #: body, most of a cable, which a page of hits without snippets never needs. (Indexes built
     #: before this keep it in the record; readers look in both, see ``engine.stored_fields``.)
     stored_apart: bool = False
+    #: A text field whose neighbouring common words the index also keeps as pairs (a second,
+    #: hidden field: ``engine.WordPairs``), for fast phrases of common words. (Indexes built
+    #: before this have none; their phrases are matched from positions, as before.)
+    pairs: bool = False
 
     @property
     def searchable(self) -> bool:
@@ -66,7 +70,7 @@ FIELDS: tuple[Field, ...] = (
     Field("ref", "id", "the cable's reference id (or its derived key when it has none)",
           ("id", "refid"), stored=True, sortable=True, example="ref:09MOSCOW2723"),
     Field("body", "text", "the text of the cable, stemmed", ("text",), stored=True, example="body:waiver",
-          stored_apart=True),
+          stored_apart=True, pairs=True),
     Field("subject", "text", "the SUBJECT line, stemmed", ("subj",), stored=True, example='subject:"crypto"'),
     Field("org", "entity", "organizations named in the cable", ("organization", "organisation"),
           sortable=True, complete_values=True, example="org:FSB"),
@@ -136,15 +140,19 @@ def fields_fingerprint() -> str:
     written now cannot be read by earlier versions (builds write it into ``build.json``; opening
     an index whose fingerprint is not one of :func:`readable_fingerprints` is refused, so an
     earlier version refuses an index it would misread)."""
-    return _fingerprint([[f.name, f.kind, f.stored, f.sortable, *(["apart"] if f.stored_apart else [])]
-                         for f in FIELDS])
+    return _fingerprint([[f.name, f.kind, f.stored, f.sortable, *(["apart"] if f.stored_apart else []),
+                          *(["pairs"] if f.pairs else [])] for f in FIELDS])
 
 
 def readable_fingerprints() -> tuple[str, ...]:
-    """The fingerprints of the indexes this version reads: its own, and that of the indexes built
-    before a field was stored apart and posting blocks kept their ids and weights uncompressed
-    (the same table without ``stored_apart``; readers follow each index's own schema and blocks)."""
-    return fields_fingerprint(), _fingerprint([[f.name, f.kind, f.stored, f.sortable] for f in FIELDS])
+    """The fingerprints of the indexes this version reads: its own; that of the indexes built
+    before word pairs (the same table without ``pairs``); and that of the indexes built before a
+    field was stored apart and posting blocks kept their ids and weights uncompressed (without
+    ``stored_apart`` either). Readers follow each index's own schema and blocks."""
+    return (fields_fingerprint(),
+            _fingerprint([[f.name, f.kind, f.stored, f.sortable, *(["apart"] if f.stored_apart else [])]
+                          for f in FIELDS]),
+            _fingerprint([[f.name, f.kind, f.stored, f.sortable] for f in FIELDS]))
 
 
 def _fingerprint(table: list[list[Any]]) -> str:

@@ -27,10 +27,12 @@ import heapq
 import re
 from array import array
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from operator import itemgetter
 from pickle import HIGHEST_PROTOCOL, dump, load
 from typing import Any
 
+from whoosh import formats
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
@@ -340,6 +342,10 @@ class _FastText(StemmingChain):
         if len(cache) > STEM_CACHE_MAX:
             cache.clear()
         poses: dict[str, list[int]] = {}
+        #: every kept word in order (positions are consecutive: stop words leave no gap), for
+        #: the word pairs of the same text (:class:`_FastPairs`)
+        self.text, self.words = text, (words := [])
+        keep = words.append
         pos = None
         for i, word in enumerate(self.findall(text)):
             word = word.lower()
@@ -354,6 +360,7 @@ class _FastText(StemmingChain):
                 if stemmed is None:
                     stemmed = cache[word] = self.stemfn(word)
                 word = stemmed
+            keep(word)
             p = poses.get(word)
             if p is None:
                 poses[word] = [pos]
@@ -375,6 +382,41 @@ class _FastText(StemmingChain):
         return out
 
 
+class _FastPairs(StemmingChain):
+    """:class:`StemmingChain` + ``engine.WordPairs`` + the Existence format: ``field.index(text)``
+    of a word-pairs field, from the words :class:`_FastText` has just found in the same text (the
+    pairs field comes after its text field: ``body`` < ``body_pairs``), else from its own loop."""
+
+    def __init__(self, field: Any) -> None:
+        from .engine import WordPairs
+
+        ana = field.analyzer
+        self.ok = False
+        if type(ana) is not WordPairs or type(field.format) is not formats.Existence:
+            return
+        super().__init__(ana.base)
+        #: first word -> the words that follow it in a listed pair: a neighbour is two lookups,
+        #: and only a listed pair is joined into a string
+        nexts: dict[str, set[str]] = {}
+        for pair in ana.pairs:
+            first, _, second = pair.partition(" ")
+            nexts.setdefault(first, set()).add(second)
+        self.nexts = {first: frozenset(seconds) for first, seconds in nexts.items()}
+        self.boost = field.format.field_boost
+
+    def index(self, text: str, fast: list[_FastText]) -> list[tuple[bytes, int, float, bytes]]:
+        """What ``field.index(text)`` yields, in another order (a posting pool sorts its terms)."""
+        for f in fast:
+            if f.text is text:
+                words = f.words
+                break
+        else:
+            words = [stem for _pos, stem, _word, _s, _e in self.tokens(text)]
+        get, boost = self.nexts.get, self.boost
+        found = {f"{a} {b}" for a, b in pairwise(words) if b in get(a, ())}
+        return [(pair.encode("utf-8"), 1, boost, b"") for pair in found]
+
+
 class WorkerWriter(SegmentWriter):
     """The writer a build worker uses; see the module docstring."""
 
@@ -382,11 +424,16 @@ class WorkerWriter(SegmentWriter):
         super().__init__(ix, limitmb=limitmb, **kwargs)
         self.pool = TermPool(self._tempstorage, limitmb)
         self._fast: dict[str, _FastText | None] = {}
+        self._pairs: dict[str, _FastPairs] = {}
         for name, field in self.schema.items():
             if field.vector or field.separate_spelling():
                 raise NotImplementedError(f"field {name!r}: vectors and spelling fields are not supported")
             fast = _FastText(field) if field.indexed else None
             self._fast[name] = fast if fast is not None and fast.ok else None
+            pairs = _FastPairs(field) if field.indexed else None
+            if pairs is not None and pairs.ok:
+                self._pairs[name] = pairs
+        self._texts = [f for f in self._fast.values() if f is not None]
 
     def add_atomic(self, fields: dict[str, Any]) -> None:
         """``add_document(**fields)``, all or nothing: on an exception the writer is unchanged."""
@@ -405,6 +452,8 @@ class WorkerWriter(SegmentWriter):
                 fast = self._fast[name]
                 if fast is not None and isinstance(value, str):
                     items = fast.index(value)
+                elif name in self._pairs and isinstance(value, str):
+                    items = self._pairs[name].index(value, self._texts)
                 else:
                     items = list(field.index(value))
                 if field.scorable:

@@ -1,0 +1,133 @@
+"""Word pairs (``engine.WordPairs``): an exact phrase of a common pair of words is answered from the
+pairs of neighbouring words the index keeps, with whoosh's own documents and scores."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from whoosh import query as wq
+
+from cablesearch import open_index, phrases
+from cablesearch.engine import WordPairs, common_pairs, pairs_name, text_analyzer, whoosh_schema
+from cablesearch.facets import clear_cache
+from cablesearch.weighting import WEIGHTING
+
+
+def _pairs(kept: set[str], text: str) -> list[str]:
+    return [t.text for t in WordPairs(text_analyzer(), frozenset(kept))(text)]
+
+
+def test_a_pair_is_two_neighbouring_words_stop_words_left_out():
+    kept = {"human right", "secretari state", "prime minist", "state prime", "right human"}
+    assert _pairs(kept, "Human Rights") == ["human right"]
+    # stop words leave no gap, as in the phrase "secretary of state"
+    assert _pairs(kept, "the Secretary of State and the Prime Minister") == [
+        "secretari state", "state prime", "prime minist"]
+    # only listed pairs, wherever they stand
+    assert _pairs(kept, "human rights groups state human rights") == ["human right", "human right"]
+    assert _pairs(kept, "human cargo rights") == []
+    assert _pairs(kept, "minister prime") == []
+    assert _pairs(set(), "human rights") == []
+
+
+def test_the_list_ships_with_the_package_and_goes_into_new_schemas():
+    kept = common_pairs()
+    assert len(kept) > 1000
+    assert {"human right", "prime minist", "secur council", "foreign minist", "secretari state"} <= kept
+    assert all(len(p.split(" ")) == 2 for p in kept)
+    field = whoosh_schema()[pairs_name("body")]
+    assert type(field.analyzer) is WordPairs and field.analyzer.pairs == kept
+    assert pairs_name("subject") not in whoosh_schema()  # only the body keeps pairs
+
+
+def _scored(m):
+    out = []
+    while m.is_active():
+        out.append((m.id(), m.score()))
+        m.next()
+    return out
+
+
+def _runs_of_pairs(ix, kept: frozenset[str], count: int) -> list[list[str]]:
+    """Runs of 2-4 words as they stand in indexed bodies, starting with a kept pair (the rest
+    pairs or not: a longer phrase is narrowed by its pairs, then its positions read)."""
+    rng = random.Random(11)
+    schema = ix.searcher().schema
+    runs: list[list[str]] = []
+    for stored in ix.searcher().documents():
+        words = [t.text for t in schema["body"].tokenize(stored.get("body") or "", mode="index")]
+        starts = [i for i in range(len(words) - 1) if f"{words[i]} {words[i + 1]}" in kept]
+        for i in rng.sample(starts, min(2, len(starts))):
+            runs.append(words[i:i + rng.choice((2, 2, 3, 4))])
+        if len(runs) >= count:
+            break
+    return runs
+
+
+@pytest.mark.parametrize("which", ["updated", "legacy"])
+def test_phrases_of_common_words_find_whooshs_documents_with_whooshs_scores(request, which, monkeypatch):
+    """``updated``: two segments with deleted documents; ``legacy``: pairs written by whoosh's own
+    writer and codec (the same terms, other blocks)."""
+    clear_cache()
+    used: list[int] = []
+    real = phrases._pair_lists
+
+    def counted(q, searcher, reader):
+        got = real(q, searcher, reader)
+        used.append(len(got or ()))
+        return got
+
+    monkeypatch.setattr(phrases, "_pair_lists", counted)
+    with open_index(request.getfixturevalue(f"{which}_index_path")) as ix:
+        s = ix.searcher()
+        leaves = s.leaf_searchers()
+        assert len(leaves) >= 2 and any(leaf.reader().has_deletions() for leaf, _ in leaves)
+        kept = s.schema[pairs_name("body")].analyzer.pairs
+        runs = _runs_of_pairs(ix, kept, 40)
+        runs += [["human", "right"], ["human", "right", "human", "right"], ["foreign", "minist"], ["state", "state"]]
+        matched = 0
+        for words in runs:
+            for boost in (1.0, 2.0):
+                for leaf, _ in leaves:
+                    for context in (None, s.context(weighting=WEIGHTING)):
+                        theirs = _scored(wq.Phrase("body", words, boost=boost).matcher(leaf, context))
+                        ours = _scored(phrases.Phrase("body", words, boost=boost).matcher(leaf, context))
+                        assert ours == theirs, (words, boost)
+                        matched += bool(ours)
+        assert matched > len(runs)  # the comparison is not empty
+        assert sum(1 for n in used if n) > len(runs)  # and went through the pairs
+
+
+def test_a_phrase_with_a_slop_or_rare_words_reads_positions_as_before(updated_index_path):
+    clear_cache()
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        reader = s.leaf_searchers()[0][0].reader()
+        assert phrases._pair_lists(phrases.Phrase("body", ["human", "right"], slop=3), s, reader) == {}
+        assert phrases._pair_lists(phrases.Phrase("body", ["nosuchword", "right"]), s, reader) == {}
+        kept = s.schema[pairs_name("body")].analyzer.pairs
+        assert "right resum" not in kept
+        got = phrases._pair_lists(phrases.Phrase("body", ["human", "right", "resum"]), s, reader)
+        assert list(got) == [0] and len(got[0])  # "human right" kept; "right resum" not a pair
+        # a kept pair that no document of the segment holds: no document can match
+        assert any(phrases._pair_lists(phrases.Phrase("body", p.split(" ")), s, leaf.reader()) is None
+                   for p in sorted(kept)[:200] for leaf, _ in s.leaf_searchers())
+
+
+def test_an_index_without_pairs_answers_the_same(fixture_index_path, tmp_path):
+    """A segment without the pairs field (an index built before them) matches from positions."""
+    clear_cache()
+    with open_index(fixture_index_path) as ix:
+        s = ix.searcher()
+        leaf = s.leaf_searchers()[0][0]
+        q = phrases.Phrase("body", ["human", "right"])
+        expected = _scored(q.matcher(leaf))
+        assert expected
+        schema = leaf.schema
+        field = schema._fields.pop(pairs_name("body"))
+        try:
+            assert phrases._pair_lists(q, leaf, leaf.reader()) == {}
+            assert _scored(phrases.Phrase("body", ["human", "right"]).matcher(leaf)) == expected
+        finally:
+            schema._fields[pairs_name("body")] = field
