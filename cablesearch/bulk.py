@@ -234,7 +234,7 @@ def segment_arrays(searcher: Any, q: Any, context: Any) -> tuple[Any, Any] | Non
 
             context = SearchContext(weighting=searcher.weighting)
         m = q.matcher(searcher, context.set(bulk=True))
-        if type(m) is TermLeaf:  # one term: its list as read, without a slot a document and back
+        if type(m) is TermLeaf or type(m) is Listed:  # one term or phrase: its list as it is
             return m.sparse(searcher.reader())
         found = _eval(m, searcher.reader())
     except _Unsupported:
@@ -356,7 +356,7 @@ def _eval(m: Any, reader: Any) -> _Found:
         a, b = _eval(m.a, reader), _eval(m.b, reader)
         present = a.present & ~b.present
         return _Found(present, a.scores * present)
-    if kind is TermUnion or kind is TermLeaf:
+    if kind is TermUnion or kind is TermLeaf or kind is Listed:
         return m.evaluate(reader)
     if kind is combo.ArrayUnionMatcher:
         if not m._scored:
@@ -443,7 +443,7 @@ def _sparse(m: Any, reader: Any) -> tuple[Any, Any]:
     kind = type(m)
     if kind in _BLOCK_MATCHERS or kind is matching.ListMatcher:
         return _leaf(m, reader)
-    if kind is TermLeaf or kind is TermUnion:
+    if kind is TermLeaf or kind is TermUnion or kind is Listed:
         return m.sparse(reader)
     if kind is wrappers.FilterMatcher:
         ids, scores = _sparse(m.child, reader)
@@ -478,7 +478,8 @@ def _small_union(m: Any, reader: Any) -> _Found:
     """:func:`_union` of a small tree (a word in the body or the subject: two leaves), node by node,
     each a slot a document: a node's score is its two sides' added (an absent side adds 0.0, which
     leaves the other exactly as it was), so every sum is whoosh's, in the tree's grouping. Each
-    leaf is read as a list and put in its place; no sort, as the general case needs."""
+    leaf is read as a list and put in its place; no sort, as the general case needs. A term's
+    list keeps the segment's deleted documents, dropped from the whole at the end (:func:`_live`)."""
     n = reader.doc_count_all()
     present = np.zeros(n, dtype=bool)
     scores = np.zeros(n)
@@ -488,10 +489,18 @@ def _small_union(m: Any, reader: Any) -> _Found:
             present |= found.present
             scores += found.scores
         else:
-            ids, got = _sparse(side, reader)
+            ids, got = side.with_deleted(reader) if type(side) is TermLeaf else _sparse(side, reader)
             present[ids] = True
             scores[ids] += got  # ids are distinct: each slot adds once
-    return _Found(present, scores)
+    return _live(reader, _Found(present, scores))
+
+
+def _live(reader: Any, found: _Found) -> _Found:
+    """``found`` without the segment's deleted documents (in place): absent, and scored 0.0."""
+    if reader.has_deletions():
+        found.present &= ~_deleted(reader)
+        found.scores *= found.present
+    return found
 
 
 def _union(m: Any, reader: Any) -> _Found:
@@ -811,7 +820,9 @@ class TermLeaf(_Lazy):
         self.fieldname, self.btext, self.terminfo = fieldname, btext, terminfo
 
     def _work_out(self, reader: Any) -> _Found:
-        return _dense(reader, *self.sparse(reader))
+        if "_sparse" in self.__dict__ or not reader.has_deletions():
+            return _dense(reader, *self.sparse(reader))
+        return _live(reader, _dense(reader, *self.with_deleted(reader)))
 
     def sparse(self, reader: Any) -> tuple[Any, Any]:
         got = self.__dict__.get("_sparse")
@@ -820,6 +831,29 @@ class TermLeaf(_Lazy):
                                        self.weighting)
             got = self.__dict__["_sparse"] = (ids, scores if self.boost == 1.0 else scores * self.boost)
         return got
+
+    def with_deleted(self, reader: Any) -> tuple[Any, Any]:
+        """:meth:`sparse` with the segment's deleted documents left in (scored as any other), for a
+        caller that puts the list in a slot a document and then drops them all at once
+        (:func:`_live`): a mask of the segment instead of a filter of each list."""
+        if "_sparse" in self.__dict__:
+            return self.__dict__["_sparse"]
+        ids, scores = _term_scores(self.searcher, reader, self.fieldname, self.btext, self.terminfo,
+                                   self.weighting, deleted=True)
+        return ids, scores if self.boost == 1.0 else scores * self.boost
+
+
+class Listed(_Lazy):
+    """Matches already worked out, as arrays: ``ids`` (ascending, live documents only) and their
+    ``scores`` (a phrase's, ``phrases.py``). In a bulk search they stay arrays; whoosh's
+    ``ListMatcher`` would take them as Python lists, to be made arrays again."""
+
+    def __init__(self, searcher: Any, ids: Any, scores: Any) -> None:
+        super().__init__(searcher, 1.0, None)
+        self.__dict__["_sparse"] = (ids, scores)
+
+    def _work_out(self, reader: Any) -> _Found:
+        return _dense(reader, *self.sparse(reader))
 
 
 class TermUnion(_Lazy):
@@ -841,19 +875,19 @@ class TermUnion(_Lazy):
         for i, text in enumerate(self.terms):
             t = text if isinstance(text, bytes) else field.to_bytes(text)  # as Term.matcher encodes it
             info = self.infos[i] if self.infos is not None else reader.term_info(self.fieldname, t)
-            ids, scores = _term_scores(self.searcher, reader, self.fieldname, t, info, self.weighting)
+            ids, scores = _term_scores(self.searcher, reader, self.fieldname, t, info, self.weighting, deleted=True)
             acc[ids] += scores * self.boost
         present = acc > 0  # the array's unset (0) slots are no match
         acc *= present
-        return _Found(present, acc)
+        return _live(reader, _Found(present, acc))
 
 
 def _term_scores(searcher: Any, reader: Any, fieldname: str, btext: bytes, terminfo: Any, weighting: Any,
-                 ) -> tuple[Any, Any]:
+                 deleted: bool = False) -> tuple[Any, Any]:
     """``(documents, scores)`` of a term whose info is ``terminfo``, as ``searcher.postings`` makes
-    and scores it: its postings without the deleted documents, each scored by
-    ``weighting.scorer(searcher, fieldname, btext)`` (for BM25F, whose numbers come from the
-    parent searcher: idf, average field length; and the weighting's B and K1)."""
+    and scores it: its postings without the deleted documents (with them, if ``deleted``), each
+    scored by ``weighting.scorer(searcher, fieldname, btext)`` (for BM25F, whose numbers come from
+    the parent searcher: idf, average field length; and the weighting's B and K1)."""
     field = reader.schema[fieldname]
     ids, weights = _info_postings(reader, terminfo, field.format)
     if not field.scorable:  # whoosh's WeightScorer: the weight is the score
@@ -863,7 +897,7 @@ def _term_scores(searcher: Any, reader: Any, fieldname: str, btext: bytes, termi
         B = weighting._field_B.get(fieldname, weighting.B)
         scores = _bm25_of(parent.idf(fieldname, btext), parent.avg_field_length(fieldname) or 1, B, weighting.K1,
                           reader, fieldname, ids, weights)
-    if reader.has_deletions():
+    if not deleted and reader.has_deletions():
         ids, scores = _without_deleted(reader, ids, scores)
     return ids, scores
 

@@ -41,7 +41,17 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25FScorer
 from whoosh.system import _INT_SIZE
 
-from .bulk import Values, _bm25, _deleted, _info_postings, _Unsupported, posting_values, postings
+from .bulk import (
+    Listed,
+    Values,
+    _bm25,
+    _deleted,
+    _info_postings,
+    _Unsupported,
+    bulk_context,
+    posting_values,
+    postings,
+)
 from .codec import _ITEMSIZE, CompactPositions
 from .engine import WordPairs, pairs_name
 from .weighting import field_lengths
@@ -58,7 +68,11 @@ class Phrase(wq.Phrase):
         if found is None:
             return super().matcher(searcher, context)
         ids, scores = found
-        return matching.ListMatcher(ids, weights=scores) if ids else matching.NullMatcher()
+        if not len(ids):
+            return matching.NullMatcher()
+        if bulk_context(context):  # arrays from end to end
+            return Listed(searcher, ids, scores)
+        return matching.ListMatcher(ids.tolist(), weights=scores.tolist())
 
 
 def _pickled(value: bytes) -> Any:
@@ -191,7 +205,11 @@ def _pair_lists(q: wq.Phrase, searcher: Any, reader: Any) -> dict[int, Any] | No
     return found
 
 
-def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[float]] | None:
+#: No match: no documents, no scores.
+_NONE = (np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[Any, Any] | None:
     fieldname = q.fieldname
     if fieldname not in searcher.schema or not searcher.is_atomic():
         return None
@@ -207,7 +225,7 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
             btext = field.to_bytes(word)
             infos[btext] = reader.term_info(fieldname, btext)
         except (ValueError, TermNotFound):
-            return [], []
+            return _NONE
         btexts.append(btext)
     weighting = (context.weighting if context is not None else None) or searcher.weighting
     scorers = {b: weighting.scorer(searcher, fieldname, b) for b in set(btexts)}
@@ -217,7 +235,7 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
         return None
     pairs = _pair_lists(q, searcher, reader)
     if pairs is None:
-        return [], []  # a pair of its words is in no cable of the segment
+        return _NONE  # a pair of its words is in no cable of the segment
     # two words whose pair is kept: the pair's cables are the phrase's, no position to read
     exact = len(btexts) == 2 and len(pairs) == 1
     paired = {b for k in pairs for b in btexts[k:k + 2]}  # held wherever their pair is
@@ -255,7 +273,7 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
             docs = reached >> 32  # the documents still reached (ascending): fewer to decode next
             docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
     if not len(reached):
-        return [], []
+        return _NONE
     parts = []
     for b in btexts:
         w = words[b]
@@ -267,7 +285,7 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[list[int], list[f
     scores = _tree_sum(parts)
     if q.boost != 1.0:
         scores = scores * q.boost
-    return docs.tolist(), scores.tolist()
+    return docs, scores
 
 
 __all__ = ["Phrase"]
