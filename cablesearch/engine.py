@@ -5,6 +5,7 @@ Only this module, ``index.py`` and ``query/compile.py`` know about whoosh.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import struct
@@ -154,23 +155,35 @@ def text_analyzer():
     return chain | StemFilter(cachesize=200_000)
 
 
-def common_pairs() -> frozenset[str]:
-    """The pairs of neighbouring words a new index keeps as terms (``data/common_pairs.txt``)."""
+def common_pairs(field: str) -> frozenset[str]:
+    """The pairs of neighbouring words a new index keeps as terms for ``field``
+    (``data/common_pairs.txt``: a line ``field first second`` a pair)."""
+    return _common_pairs().get(field, frozenset())
+
+
+@functools.cache
+def _common_pairs() -> dict[str, frozenset[str]]:
     from importlib.resources import files
 
     text = files("cablesearch").joinpath("data/common_pairs.txt").read_text(encoding="utf-8")
-    return frozenset(line for line in text.split("\n") if line and not line.startswith("#"))
+    found: dict[str, set[str]] = {}
+    for line in text.split("\n"):
+        if line and not line.startswith("#"):
+            field, _, pair = line.partition(" ")
+            found.setdefault(field, set()).add(pair)
+    return {field: frozenset(pairs) for field, pairs in found.items()}
 
 
 class WordPairs(Analyzer):
     """Each two neighbouring words of ``base``'s tokens (positions ``p`` and ``p + 1``) that make a
     pair listed in ``pairs``, as one token ``"first second"``: ``"human rights"`` -> ``human right``.
 
-    A text field with ``Field.pairs`` has a second field of these (:func:`pairs_name`), so that a
-    phrase of a common pair, in tens of thousands of cables at full scale, is one posting list
-    (``phrases.py``) instead of every position of both words. Only listed pairs are kept (each
-    in at least 1% of the real cables: ``data/make_common_pairs.py``): the others' phrases are
-    matched from positions, and every pair kept costs index space. A listed pair is kept wherever
+    A field with ``Field.pairs`` (the body, the four name fields) has a second field of these
+    (:func:`pairs_name`), so that a phrase of a common pair, in tens of thousands of cables at full
+    scale, is one posting list (``phrases.py``) instead of every position of both words. Only
+    listed pairs are kept (the commonest in the real cables: ``data/make_common_pairs.py``): the
+    others' phrases are matched from positions, and every pair kept costs index space. Within a
+    name field, the gap between two mentions keeps their words from making a pair. A listed pair is kept wherever
     it stands, so its list is complete in every segment, merged ones too. ``pairs`` is pickled
     with the schema: an index keeps the list it was built with.
     """
@@ -208,10 +221,11 @@ def pairs_name(name: str) -> str:
     return f"{name}_pairs"
 
 
-def pairs_field(pairs: frozenset[str] | None = None) -> fields.FieldType:
-    """The whoosh field of a text field's word pairs: which cables hold each pair, nothing more
-    (no frequency, positions, lengths or stored value)."""
-    return fields.FieldType(formats.Existence(), WordPairs(text_analyzer(), pairs or common_pairs()))
+def pairs_field(f: Field, pairs: frozenset[str] | None = None) -> fields.FieldType:
+    """The whoosh field of the word pairs of field ``f`` (text or entity): which cables hold each
+    pair, nothing more (no frequency, positions, lengths or stored value)."""
+    base = text_analyzer() if f.kind == "text" else entity_analyzer()
+    return fields.FieldType(formats.Existence(), WordPairs(base, common_pairs(f.name) if pairs is None else pairs))
 
 
 def entity_analyzer():
@@ -289,8 +303,7 @@ def open_whoosh(folder: str | os.PathLike[str]) -> Any:
 def whoosh_schema() -> fields.Schema:
     """The whoosh schema derived from ``FIELDS``."""
     found = {f.name: whoosh_field(f) for f in FIELDS if not f.union_of}
-    pairs = common_pairs()
-    found.update((pairs_name(f.name), pairs_field(pairs)) for f in FIELDS if f.pairs)
+    found.update((pairs_name(f.name), pairs_field(f)) for f in FIELDS if f.pairs)
     return fields.Schema(**found)
 
 
@@ -383,8 +396,6 @@ def to_whoosh(doc: dict[str, Any], schema: Any = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in doc.items():
         kind = kinds[name]
-        if name in _PAIRED and (schema is None or pairs_name(name) in schema):
-            out[pairs_name(name)] = value
         if kind == "keyword":
             out[name] = ",".join(v.replace(",", " ") for v in value)
         elif kind == "date":
@@ -393,6 +404,8 @@ def to_whoosh(doc: dict[str, Any], schema: Any = None) -> dict[str, Any]:
             out[name] = MENTION_SEP.join(v.replace(MENTION_SEP, " ") for v in value)
         else:
             out[name] = value
+        if name in _PAIRED and (schema is None or pairs_name(name) in schema):
+            out[pairs_name(name)] = out[name]
     return out
 
 

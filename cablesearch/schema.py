@@ -56,9 +56,9 @@ class Field:
     #: body, most of a cable, which a page of hits without snippets never needs. (Indexes built
     #: before this keep it in the record; readers look in both, see ``engine.stored_fields``.)
     stored_apart: bool = False
-    #: A text field whose neighbouring common words the index also keeps as pairs (a second,
-    #: hidden field: ``engine.WordPairs``), for fast phrases of common words. (Indexes built
-    #: before this have none; their phrases are matched from positions, as before.)
+    #: A text or entity field whose common pairs of neighbouring words the index also keeps as
+    #: terms (a second, hidden field: ``engine.WordPairs``), for fast phrases of them. (Indexes
+    #: built before this have none; their phrases are matched from positions, as before.)
     pairs: bool = False
 
     @property
@@ -73,13 +73,13 @@ FIELDS: tuple[Field, ...] = (
           stored_apart=True, pairs=True),
     Field("subject", "text", "the SUBJECT line, stemmed", ("subj",), stored=True, example='subject:"crypto"'),
     Field("org", "entity", "organizations named in the cable", ("organization", "organisation"),
-          sortable=True, complete_values=True, example="org:FSB"),
+          sortable=True, complete_values=True, example="org:FSB", pairs=True),
     Field("per", "entity", "people named in the cable", ("person", "people"),
-          complete_values=True, example='per:"John Beyrle"'),
+          complete_values=True, example='per:"John Beyrle"', pairs=True),
     Field("loc", "entity", "places named in the cable", ("location", "place"),
-          complete_values=True, example="loc:Russia"),
+          complete_values=True, example="loc:Russia", pairs=True),
     Field("misc", "entity", "other named things: nationalities, events, laws", (),
-          complete_values=True, example="misc:Russian"),
+          complete_values=True, example="misc:Russian", pairs=True),
     Field("entity", "entity", "a named entity of any type (searches org, per, loc and misc)", ("entities", "ent"),
           complete_values=True, example="entity:Intel", union_of=("org", "per", "loc", "misc")),
     Field("tag", "keyword", "TAGS, exact (case-insensitive)", ("tags",), stored=True, sortable=True,

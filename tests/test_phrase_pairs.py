@@ -9,7 +9,14 @@ import pytest
 from whoosh import query as wq
 
 from cablesearch import open_index, phrases
-from cablesearch.engine import WordPairs, common_pairs, pairs_name, text_analyzer, whoosh_schema
+from cablesearch.engine import (
+    WordPairs,
+    common_pairs,
+    entity_analyzer,
+    pairs_name,
+    text_analyzer,
+    whoosh_schema,
+)
 from cablesearch.facets import clear_cache
 from cablesearch.weighting import WEIGHTING
 
@@ -31,14 +38,26 @@ def test_a_pair_is_two_neighbouring_words_stop_words_left_out():
     assert _pairs(set(), "human rights") == []
 
 
-def test_the_list_ships_with_the_package_and_goes_into_new_schemas():
-    kept = common_pairs()
-    assert len(kept) > 1000
-    assert {"human right", "prime minist", "secur council", "foreign minist", "secretari state"} <= kept
-    assert all(len(p.split(" ")) == 2 for p in kept)
-    field = whoosh_schema()[pairs_name("body")]
-    assert type(field.analyzer) is WordPairs and field.analyzer.pairs == kept
-    assert pairs_name("subject") not in whoosh_schema()  # only the body keeps pairs
+def test_in_a_name_field_a_pair_never_spans_two_mentions():
+    kept = frozenset({"costa rica", "hugo chavez", "chavez costa", "al qadhafi"})
+    pairs = WordPairs(entity_analyzer(), kept)
+    assert [t.text for t in pairs("Hugo Chavez\nCosta Rica\nMuammar al-Qadhafi")] == [
+        "hugo chavez", "costa rica", "al qadhafi"]
+
+
+def test_the_lists_ship_with_the_package_and_go_into_new_schemas():
+    body = common_pairs("body")
+    assert len(body) > 1000
+    assert {"human right", "prime minist", "secur council", "foreign minist", "secretari state"} <= body
+    assert "costa rica" in common_pairs("loc") and "al qadhafi" in common_pairs("per")
+    assert "john beyrle" not in common_pairs("per")  # in 5 of the 5,000 cables: its phrase reads positions
+    schema = whoosh_schema()
+    for name in ("body", "org", "per", "loc", "misc"):
+        kept = common_pairs(name)
+        assert kept and all(len(p.split(" ")) == 2 for p in kept)
+        field = schema[pairs_name(name)]
+        assert type(field.analyzer) is WordPairs and field.analyzer.pairs == kept
+    assert pairs_name("subject") not in schema and common_pairs("subject") == frozenset()
 
 
 def _scored(m):
@@ -131,3 +150,23 @@ def test_an_index_without_pairs_answers_the_same(fixture_index_path, tmp_path):
             assert _scored(phrases.Phrase("body", ["human", "right"]).matcher(leaf)) == expected
         finally:
             schema._fields[pairs_name("body")] = field
+
+
+@pytest.mark.parametrize("which", ["updated", "legacy"])
+def test_name_phrases_of_kept_pairs_find_whooshs_documents_with_whooshs_scores(request, which):
+    clear_cache()
+    with open_index(request.getfixturevalue(f"{which}_index_path")) as ix:
+        s = ix.searcher()
+        leaves = s.leaf_searchers()
+        matched = 0
+        for name in ("org", "per", "loc", "misc"):
+            kept = sorted(s.schema[pairs_name(name)].analyzer.pairs)
+            for pair in kept[:60]:
+                words = pair.split(" ")
+                for leaf, _ in leaves:
+                    for context in (None, s.context(weighting=WEIGHTING)):
+                        theirs = _scored(wq.Phrase(name, words).matcher(leaf, context))
+                        ours = _scored(phrases.Phrase(name, words).matcher(leaf, context))
+                        assert ours == theirs, (name, words)
+                        matched += bool(ours)
+        assert matched > 20
