@@ -182,10 +182,10 @@ class WordPairs(Analyzer):
     (:func:`pairs_name`), so that a phrase of a common pair, in tens of thousands of cables at full
     scale, is one posting list (``phrases.py``) instead of every position of both words. Only
     listed pairs are kept (the commonest in the real cables: ``data/make_common_pairs.py``): the
-    others' phrases are matched from positions, and every pair kept costs index space. Within a
-    name field, the gap between two mentions keeps their words from making a pair. A listed pair is kept wherever
-    it stands, so its list is complete in every segment, merged ones too. ``pairs`` is pickled
-    with the schema: an index keeps the list it was built with.
+    others' phrases are matched from positions, and every pair kept costs index space. In a name
+    field, the gap between two mentions keeps their words from making a pair. A listed pair is
+    kept wherever it stands, so its list is complete in every segment, merged ones too. ``pairs``
+    is pickled with the schema: an index keeps the list it was built with.
     """
 
     def __init__(self, base: Any, pairs: frozenset[str]) -> None:
@@ -217,7 +217,7 @@ class WordPairs(Analyzer):
 
 
 def pairs_name(name: str) -> str:
-    """The whoosh field of the word pairs (:class:`WordPairs`) of text field ``name``."""
+    """The whoosh field of the word pairs (:class:`WordPairs`) of field ``name``."""
     return f"{name}_pairs"
 
 

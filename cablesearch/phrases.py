@@ -10,6 +10,12 @@ array of ``document << 32 | position`` keys per word (``codec.CompactPositions``
 vector operations; whoosh's pickled ones one posting at a time) and follows the words with binary
 searches over those keys.
 
+An exact phrase (a slop of 1) whose neighbouring words make a pair the index keeps as a term of
+its own (``engine.WordPairs``: ``"human rights"``, ``loc:"Costa Rica"``) takes its documents from
+the pair's list first: for two words that is the answer, and no position is read; a longer
+phrase is narrowed to the documents holding its kept pairs before its positions are decoded. In
+a bulk search the matches stay arrays (``bulk.Listed``).
+
 Same answer, by construction:
 
 * a document matches when each word ``k`` has a position ``q`` with ``1 <= q - p <= slop`` for a

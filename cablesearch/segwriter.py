@@ -13,7 +13,9 @@ run can pickle them with other back-references, which read back as the same valu
 2. Text fields whose analyzer is whoosh's stock ``StemmingAnalyzer`` chain (regex tokenizer,
    lowercase, optionally a charset filter, stop words, stemmer) are analysed by one loop over
    ``re.findall`` with a stem cache, instead of a generator chain that moves a Token object
-   through the filters (2-3x faster on cable bodies). Any other analyzer goes through whoosh as usual.
+   through the filters (2-3x faster on cable bodies). A field of word pairs (``engine.WordPairs``)
+   takes its pairs from the words its text field's loop has just found (:class:`_FastPairs`).
+   Any other analyzer goes through whoosh as usual.
 3. The postings are pooled by term (:class:`TermPool`), not as one tuple a posting to be sorted,
    spilled and merged one by one; the flush (:func:`write_postings`) hands each block's postings
    to whoosh's postings writer at once, with field lengths read from memory instead of a column

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from test_phrases import _scored
 from whoosh import query as wq
 
 from cablesearch import open_index, phrases
@@ -58,14 +59,6 @@ def test_the_lists_ship_with_the_package_and_go_into_new_schemas():
         field = schema[pairs_name(name)]
         assert type(field.analyzer) is WordPairs and field.analyzer.pairs == kept
     assert pairs_name("subject") not in schema and common_pairs("subject") == frozenset()
-
-
-def _scored(m):
-    out = []
-    while m.is_active():
-        out.append((m.id(), m.score()))
-        m.next()
-    return out
 
 
 def _runs_of_pairs(ix, kept: frozenset[str], count: int) -> list[list[str]]:
