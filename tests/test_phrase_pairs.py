@@ -151,7 +151,7 @@ def test_name_phrases_of_kept_pairs_find_whooshs_documents_with_whooshs_scores(r
     with open_index(request.getfixturevalue(f"{which}_index_path")) as ix:
         s = ix.searcher()
         leaves = s.leaf_searchers()
-        matched = 0
+        matched = held = 0
         for name in ("org", "per", "loc", "misc"):
             kept = sorted(s.schema[pairs_name(name)].analyzer.pairs)
             for pair in kept[:60]:
@@ -162,4 +162,6 @@ def test_name_phrases_of_kept_pairs_find_whooshs_documents_with_whooshs_scores(r
                         ours = _scored(phrases.Phrase(name, words).matcher(leaf, context))
                         assert ours == theirs, (name, words)
                         matched += bool(ours)
+                    held += bool(phrases._pair_lists(phrases.Phrase(name, words), s, leaf.reader()))
         assert matched > 20
+        assert held > 20  # the matches came from the pairs' lists
