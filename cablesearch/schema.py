@@ -60,6 +60,10 @@ class Field:
     #: terms (a second, hidden field: ``engine.WordPairs``), for fast phrases of them. (Indexes
     #: built before this have none; their phrases are matched from positions, as before.)
     pairs: bool = False
+    #: Sortable (a column) since this layout of the field table (see :func:`readable_fingerprints`;
+    #: 0: always): ranges over a field with a column read it (``bulk.column_range``); indexes built
+    #: before have none and take the field's terms instead.
+    column_since: int = 0
 
     @property
     def searchable(self) -> bool:
@@ -94,17 +98,18 @@ FIELDS: tuple[Field, ...] = (
           stored=True, sortable=True, complete_values=True, example="origin:moscow", spelling=normalize_origin),
     Field("date", "date", "when the cable was sent", ("created", "sent"), stored=True, sortable=True,
           example="date:2009-11"),
-    Field("released", "date", "when the cable was released", (), stored=True, example="released:2011"),
-    Field("decl", "date", "the declassification date from the DECL: line", ("declassify",),
-          example="decl:>=2019"),
+    Field("released", "date", "when the cable was released", (), stored=True, sortable=True,
+          example="released:2011", column_since=3),
+    Field("decl", "date", "the declassification date from the DECL: line", ("declassify",), sortable=True,
+          example="decl:>=2019", column_since=3),
     Field("year", "number", "the year the cable was sent", (), sortable=True, example="year:2005..2007"),
     Field("para", "keyword", "paragraph markings present: u, sbu, c, s, nf, s/nf ...", ("paragraph",),
           complete_values=True, example="para:s"),
     Field("refs", "keyword", "cables cited on REF: lines", ("cites",), example="refs:09MOSCOW1234"),
     Field("redacted", "keyword", "yes when the cable has redactions (XXXXXXXXXXXX), else no", (),
           example="redacted:yes"),
-    Field("redactions", "number", "how many redactions the cable has", (), stored=True,
-          example="redactions:>3"),
+    Field("redactions", "number", "how many redactions the cable has", (), stored=True, sortable=True,
+          example="redactions:>3", column_since=3),
     Field("path", "id", "the source file (or CSV row) the cable came from", ("source", "file"),
           stored=True),
     Field("serial", "stored", "the cable's serial number", (), stored=True),
@@ -140,19 +145,27 @@ def fields_fingerprint() -> str:
     written now cannot be read by earlier versions (builds write it into ``build.json``; opening
     an index whose fingerprint is not one of :func:`readable_fingerprints` is refused, so an
     earlier version refuses an index it would misread)."""
-    return _fingerprint([[f.name, f.kind, f.stored, f.sortable, *(["apart"] if f.stored_apart else []),
-                          *(["pairs"] if f.pairs else [])] for f in FIELDS])
+    return _layout_fingerprint(LAYOUT)
+
+
+#: The layout of the field table indexes are built with now: 3, columns for ``decl``,
+#: ``released`` and ``redactions``; 2, word pairs; 1, the body stored apart (and posting blocks
+#: with uncompressed ids and weights); 0, the first.
+LAYOUT = 3
 
 
 def readable_fingerprints() -> tuple[str, ...]:
-    """The fingerprints of the indexes this version reads: its own; that of the indexes built
-    before word pairs (the same table without ``pairs``); and that of the indexes built before a
-    field was stored apart and posting blocks kept their ids and weights uncompressed (without
-    ``stored_apart`` either). Readers follow each index's own schema and blocks."""
-    return (fields_fingerprint(),
-            _fingerprint([[f.name, f.kind, f.stored, f.sortable, *(["apart"] if f.stored_apart else [])]
-                          for f in FIELDS]),
-            _fingerprint([[f.name, f.kind, f.stored, f.sortable] for f in FIELDS]))
+    """The fingerprints of the indexes this version reads, newest first: its own, then those of the
+    indexes built with each earlier layout of the field table (:data:`LAYOUT`): before the columns
+    of ``decl``, ``released`` and ``redactions``, before word pairs, before the body was stored
+    apart. Readers follow each index's own schema and blocks."""
+    return tuple(_layout_fingerprint(n) for n in range(LAYOUT, -1, -1))
+
+
+def _layout_fingerprint(layout: int) -> str:
+    return _fingerprint([[f.name, f.kind, f.stored, f.sortable and f.column_since <= layout,
+                          *(["apart"] if f.stored_apart and layout >= 1 else []),
+                          *(["pairs"] if f.pairs and layout >= 2 else [])] for f in FIELDS])
 
 
 def _fingerprint(table: list[list[Any]]) -> str:
