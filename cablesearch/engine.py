@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from whoosh import columns, fields, formats
+from whoosh import columns, fields
 from whoosh import index as windex
 from whoosh.analysis import (
     Analyzer,
@@ -223,9 +223,12 @@ def pairs_name(name: str) -> str:
 
 def pairs_field(f: Field, pairs: frozenset[str] | None = None) -> fields.FieldType:
     """The whoosh field of the word pairs of field ``f`` (text or entity): which cables hold each
-    pair, nothing more (no frequency, positions, lengths or stored value)."""
+    pair, and where (the position of its first word, ``codec.CompactPositions``: a phrase of three
+    words or more follows its pairs instead of its words, whose positions are many times more);
+    no lengths, no stored value. (Indexes of schema layout 2 keep the cables only:
+    ``formats.Existence``.)"""
     base = text_analyzer() if f.kind == "text" else entity_analyzer()
-    return fields.FieldType(formats.Existence(), WordPairs(base, common_pairs(f.name) if pairs is None else pairs))
+    return fields.FieldType(CompactPositions(), WordPairs(base, common_pairs(f.name) if pairs is None else pairs))
 
 
 def entity_analyzer():

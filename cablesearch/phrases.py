@@ -186,17 +186,23 @@ def _follow(reached: Any, keys: Any, slop: int) -> Any:
     return keys[(i >= 0) & (keys - last <= slop) & ((last >> 32) == (keys >> 32))]
 
 
-def _pair_lists(q: wq.Phrase, searcher: Any, reader: Any) -> dict[int, Any] | None:
+def _pair_lists(q: wq.Phrase, searcher: Any, reader: Any, places: bool = False) -> dict[int, Any] | None:
     """For each two neighbouring words ``k``, ``k + 1`` of an exact phrase (a slop of 1) that make a
     pair the index keeps (``engine.WordPairs``: a listed pair, kept wherever it stands), the
     documents of the segment holding the pair, deleted ones included; None when such a pair is in
     no document of the segment. Empty for a phrase with a slop, or in an index without word pairs
-    (built before them)."""
+    (built before them).
+
+    With ``places``, each pair's postings as a :class:`_Word` whose positions are the pair's (its
+    first word's), when the index keeps them (``codec.CompactPositions`` values in compact blocks;
+    an index of schema layout 2 keeps the documents only): else empty."""
     name = pairs_name(q.fieldname)
     if q.slop != 1 or len(q.words) < 2 or name not in searcher.schema:
         return {}
     field = searcher.schema[name]
     if type(field.analyzer) is not WordPairs:
+        return {}
+    if places and type(field.format) is not CompactPositions:
         return {}
     kept = field.analyzer.pairs
     found = {}
@@ -207,8 +213,27 @@ def _pair_lists(q: wq.Phrase, searcher: Any, reader: Any) -> dict[int, Any] | No
                 info = reader.term_info(name, pair.encode("utf-8"))
             except TermNotFound:
                 return None
-            found[k] = _info_postings(reader, info, field.format)[0]
+            if not places:
+                found[k] = _info_postings(reader, info, field.format)[0]
+                continue
+            joined = posting_values(reader, info, field.format)
+            if joined is not None:
+                found[k] = _Word(joined[0], None, joined[2], None)
+                continue
+            got = postings(reader, name, pair.encode("utf-8"), field.format)  # in the term's info
+            if got is None:
+                return {}
+            found[k] = _Word(np.array(got[0], dtype=np.int64), None, None, got[2])
     return found
+
+
+def _keys_at(unit: _Word, docs: Any, offset: int, deltas: Any) -> Any:
+    """``doc << 32 | p - offset`` for each position ``p`` of ``unit`` in ``docs`` (each holds it):
+    where a phrase would start whose word ``offset`` stands at ``p``; ascending."""
+    keys = unit.keys(docs, deltas)
+    if offset:
+        keys = keys[(keys & 0xFFFFFFFF) >= offset] - offset
+    return keys
 
 
 #: No match: no documents, no scores.
@@ -239,16 +264,22 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[Any, Any] | None:
         return None
     if field_lengths(reader, fieldname) is None:
         return None
-    pairs = _pair_lists(q, searcher, reader)
+    # three words or more: the positions of their kept pairs, where the index has them
+    placed = _pair_lists(q, searcher, reader, places=True) if len(btexts) > 2 else {}
+    pairs = None if placed is None else {k: w.ids for k, w in placed.items()} if placed else \
+        _pair_lists(q, searcher, reader)
     if pairs is None:
         return _NONE  # a pair of its words is in no cable of the segment
     # two words whose pair is kept: the pair's cables are the phrase's, no position to read
     exact = len(btexts) == 2 and len(pairs) == 1
     paired = {b for k in pairs for b in btexts[k:k + 2]}  # held wherever their pair is
+    # the words no placed pair covers: their own positions are read
+    alone = [k for k in range(len(btexts)) if placed and k not in placed and k - 1 not in placed]
+    positioned = {btexts[k] for k in alone} if placed else set(btexts)
     words: dict[bytes, _Word] = {}
     n = reader.doc_count_all()
     for b in scorers:
-        if exact:
+        if exact or b not in positioned:  # only the frequencies, for the scores
             ids, weights = _info_postings(reader, infos[b], field.format)
             words[b] = _Word(ids, weights, None, None)
             continue
@@ -270,6 +301,20 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[Any, Any] | None:
     docs = np.flatnonzero(holding)
     if exact:
         reached = docs
+    elif placed:
+        # where the phrase would start, by each placed pair and each word left alone: it is
+        # matched where all agree (a slop of 1: each word right after the one before)
+        units = [(k, w, _packed) for k, w in placed.items()] + [(k, words[btexts[k]], deltas) for k in alone]
+        reached = docs
+        for k, unit, unit_deltas in units:
+            if not len(docs):
+                break
+            keys = _keys_at(unit, docs, k, unit_deltas)
+            reached = keys if reached is docs else reached[np.isin(reached, keys, assume_unique=True)]
+            docs = reached >> 32
+            docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
+        if not len(docs):
+            reached = docs
     else:
         reached = words[btexts[0]].keys(docs, deltas) if len(docs) else docs
         for b in btexts[1:]:

@@ -149,23 +149,25 @@ def fields_fingerprint() -> str:
 
 
 #: The layout of the field table indexes are built with now: 3, columns for ``decl``,
-#: ``released`` and ``redactions``; 2, word pairs; 1, the body stored apart (and posting blocks
-#: with uncompressed ids and weights); 0, the first.
+#: ``released`` and ``redactions``, and the positions of word pairs; 2, word pairs (their cables
+#: only); 1, the body stored apart (and posting blocks with uncompressed ids and weights); 0, the
+#: first.
 LAYOUT = 3
 
 
 def readable_fingerprints() -> tuple[str, ...]:
     """The fingerprints of the indexes this version reads, newest first: its own, then those of the
     indexes built with each earlier layout of the field table (:data:`LAYOUT`): before the columns
-    of ``decl``, ``released`` and ``redactions``, before word pairs, before the body was stored
-    apart. Readers follow each index's own schema and blocks."""
+    of ``decl``, ``released`` and ``redactions`` and the pairs' positions, before word pairs,
+    before the body was stored apart. Readers follow each index's own schema and blocks."""
     return tuple(_layout_fingerprint(n) for n in range(LAYOUT, -1, -1))
 
 
 def _layout_fingerprint(layout: int) -> str:
     return _fingerprint([[f.name, f.kind, f.stored, f.sortable and f.column_since <= layout,
                           *(["apart"] if f.stored_apart and layout >= 1 else []),
-                          *(["pairs"] if f.pairs and layout >= 2 else [])] for f in FIELDS])
+                          *(["pairs"] if f.pairs and layout >= 2 else []),
+                          *(["positions"] if f.pairs and layout >= 3 else [])] for f in FIELDS])
 
 
 def _fingerprint(table: list[list[Any]]) -> str:

@@ -347,6 +347,7 @@ class _FastText(StemmingChain):
         #: every kept word in order (positions are consecutive: stop words leave no gap), for
         #: the word pairs of the same text (:class:`_FastPairs`)
         self.text, self.words = text, (words := [])
+        self.start = 0  # the first kept word's position
         keep = words.append
         pos = None
         for i, word in enumerate(self.findall(text)):
@@ -356,7 +357,10 @@ class _FastText(StemmingChain):
             n = len(word)
             if n < mn or (mx is not None and n > mx) or word in stops:
                 continue
-            pos = i if pos is None else pos + 1  # StopFilter(renumber=True): stops leave no gap
+            if pos is None:
+                pos = self.start = i
+            else:
+                pos += 1  # StopFilter(renumber=True): stops leave no gap
             if word not in ignore:
                 stemmed = cache.get(word)
                 if stemmed is None:
@@ -385,18 +389,22 @@ class _FastText(StemmingChain):
 
 
 class _FastPairs(StemmingChain):
-    """:class:`StemmingChain` + ``engine.WordPairs`` + the Existence format: ``field.index(text)``
-    of a word-pairs field, from the words :class:`_FastText` has just found in the same text (the
-    pairs field comes after its text field: ``body`` < ``body_pairs``), else from its own loop."""
+    """:class:`StemmingChain` + ``engine.WordPairs`` + the ``CompactPositions`` format (or
+    ``Existence``, in an index of schema layout 2): ``field.index(text)`` of a word-pairs field,
+    from the words :class:`_FastText` has just found in the same text (the pairs field comes after
+    its text field: ``body`` < ``body_pairs``), else from its own loop."""
 
     def __init__(self, field: Any) -> None:
         from .engine import WordPairs
 
         ana = field.analyzer
         self.ok = False
-        if type(ana) is not WordPairs or type(field.format) is not formats.Existence:
+        kind = type(field.format)
+        if type(ana) is not WordPairs or kind not in (formats.Existence, CompactPositions):
             return
         super().__init__(ana.base)
+        self.positions = kind is CompactPositions
+        self.encode = field.format.encode
         #: first word -> the words that follow it in a listed pair: a neighbour is two lookups,
         #: and only a listed pair is joined into a string
         nexts: dict[str, set[str]] = {}
@@ -410,13 +418,27 @@ class _FastPairs(StemmingChain):
         """What ``field.index(text)`` yields, in another order (a posting pool sorts its terms)."""
         for f in fast:
             if f.text is text:
-                words = f.words
+                words, start = f.words, f.start
                 break
         else:
-            words = [stem for _pos, stem, _word, _s, _e in self.tokens(text)]
+            tokens = [(pos, stem) for pos, stem, _word, _s, _e in self.tokens(text)]
+            words, start = [stem for _pos, stem in tokens], tokens[0][0] if tokens else 0
         get, boost = self.nexts.get, self.boost
-        found = {f"{a} {b}" for a, b in pairwise(words) if b in get(a, ())}
-        return [(pair.encode("utf-8"), 1, boost, b"") for pair in found]
+        if not self.positions:
+            found = {f"{a} {b}" for a, b in pairwise(words) if b in get(a, ())}
+            return [(pair.encode("utf-8"), 1, boost, b"") for pair in found]
+        # the kept words' positions are consecutive from the first one's (stop words leave no gap)
+        poses: dict[str, list[int]] = {}
+        for k, (a, b) in enumerate(pairwise(words)):
+            if b in get(a, ()):
+                pair = f"{a} {b}"
+                p = poses.get(pair)
+                if p is None:
+                    poses[pair] = [start + k]
+                else:
+                    p.append(start + k)
+        encode = self.encode
+        return [(w.encode("utf-8"), len(p), len(p) * boost, encode(p)) for w, p in poses.items()]
 
 
 class WorkerWriter(SegmentWriter):

@@ -15,6 +15,7 @@ from cablesearch.engine import (
     common_pairs,
     entity_analyzer,
     pairs_name,
+    stored_fields,
     text_analyzer,
     whoosh_schema,
 )
@@ -67,8 +68,10 @@ def _runs_of_pairs(ix, kept: frozenset[str], count: int) -> list[list[str]]:
     rng = random.Random(11)
     schema = ix.searcher().schema
     runs: list[list[str]] = []
-    for stored in ix.searcher().documents():
-        words = [t.text for t in schema["body"].tokenize(stored.get("body") or "", mode="index")]
+    searcher = ix.searcher()
+    for docnum in range(searcher.doc_count_all()):
+        body = stored_fields(searcher, docnum).get("body") or ""  # stored apart: from its column
+        words = [t.text for t in schema["body"].tokenize(body, mode="index")]
         starts = [i for i in range(len(words) - 1) if f"{words[i]} {words[i + 1]}" in kept]
         for i in rng.sample(starts, min(2, len(starts))):
             runs.append(words[i:i + rng.choice((2, 2, 3, 4))])
@@ -77,17 +80,40 @@ def _runs_of_pairs(ix, kept: frozenset[str], count: int) -> list[list[str]]:
     return runs
 
 
-@pytest.mark.parametrize("which", ["updated", "legacy"])
+@pytest.fixture(scope="module")
+def layout2_index_path(fixture_cables, tmp_path_factory):
+    """As ``updated_index_path``, first built as schema layout 2 built it (the cables of each pair
+    only: whoosh's ``Existence`` format), then updated by this version (its second segment has the
+    same layout: a writer follows the index's schema)."""
+    from conftest import _built_and_updated
+    from whoosh import fields, formats
+
+    from cablesearch import engine
+    from cablesearch.index import build_index
+
+    real = engine.pairs_field
+
+    def layout2_build(*args, **kwargs):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(engine, "pairs_field",
+                       lambda f, pairs=None: fields.FieldType(formats.Existence(), real(f, pairs).analyzer))
+            return build_index(*args, **kwargs)
+
+    return _built_and_updated(fixture_cables, tmp_path_factory.mktemp("layout2-index"), layout2_build)
+
+
+@pytest.mark.parametrize("which", ["updated", "legacy", "small_blocks", "layout2"])
 def test_phrases_of_common_words_find_whooshs_documents_with_whooshs_scores(request, which, monkeypatch):
     """``updated``: two segments with deleted documents; ``legacy``: pairs written by whoosh's own
-    writer and codec (the same terms, other blocks)."""
+    writer and codec (the same terms, other blocks); ``small_blocks``: lists of many blocks;
+    ``layout2``: pairs without positions (a longer phrase reads its words' positions)."""
     clear_cache()
-    used: list[int] = []
+    used: list[tuple[bool, int]] = []
     real = phrases._pair_lists
 
-    def counted(q, searcher, reader):
-        got = real(q, searcher, reader)
-        used.append(len(got or ()))
+    def counted(q, searcher, reader, places=False):
+        got = real(q, searcher, reader, places)
+        used.append((places, len(got or ())))
         return got
 
     monkeypatch.setattr(phrases, "_pair_lists", counted)
@@ -97,8 +123,18 @@ def test_phrases_of_common_words_find_whooshs_documents_with_whooshs_scores(requ
         assert len(leaves) >= 2 and any(leaf.reader().has_deletions() for leaf, _ in leaves)
         kept = s.schema[pairs_name("body")].analyzer.pairs
         runs = _runs_of_pairs(ix, kept, 40)
+        assert len(runs) >= 40 and any(len(r) > 2 for r in runs)
         runs += [["human", "right"], ["human", "right", "human", "right"], ["foreign", "minist"], ["state", "state"]]
+        # two kept pairs that share a word, often in the same cable but not as one phrase
+        seconds: dict[str, list[str]] = {}
+        for pair in sorted(kept):
+            a, b = pair.split(" ")
+            seconds.setdefault(a, []).append(b)
+        made = [[a, b, c] for a in ("human", "prime", "foreign", "secur", "state", "govern")
+                for b in seconds.get(a, [])[:4] for c in seconds.get(b, [])[:2]]
+        runs += made
         matched = 0
+        found: set[tuple[str, ...]] = set()
         for words in runs:
             for boost in (1.0, 2.0):
                 for leaf, _ in leaves:
@@ -107,8 +143,16 @@ def test_phrases_of_common_words_find_whooshs_documents_with_whooshs_scores(requ
                         ours = _scored(phrases.Phrase("body", words, boost=boost).matcher(leaf, context))
                         assert ours == theirs, (words, boost)
                         matched += bool(ours)
+                        if ours:
+                            found.add(tuple(words))
         assert matched > len(runs)  # the comparison is not empty
-        assert sum(1 for n in used if n) > len(runs)  # and went through the pairs
+        assert 0 < sum(tuple(w) in found for w in made) < len(made)  # phrases and pairs apart
+        assert sum(1 for _, n in used if n) > len(runs)  # and went through the pairs
+        placed = sum(1 for places, n in used if places and n)
+        if which == "layout2":
+            assert type(s.schema[pairs_name("body")].format).__name__ == "Existence" and not placed
+        else:  # the longer ones followed their pairs' positions
+            assert placed > len([r for r in runs if len(r) > 2])
 
 
 def test_a_phrase_with_a_slop_or_rare_words_reads_positions_as_before(updated_index_path):
@@ -154,7 +198,13 @@ def test_name_phrases_of_kept_pairs_find_whooshs_documents_with_whooshs_scores(r
         matched = held = 0
         for name in ("org", "per", "loc", "misc"):
             kept = sorted(s.schema[pairs_name(name)].analyzer.pairs)
-            for pair in kept[:60]:
+            seconds: dict[str, list[str]] = {}
+            for pair in kept:
+                a, b = pair.split(" ")
+                seconds.setdefault(a, []).append(b)
+            # and names of three words whose two pairs are kept ("muammar al qadhafi")
+            triples = [f"{p} {c}" for p in kept for c in seconds.get(p.split(" ")[1], [])[:2]]
+            for pair in kept[:60] + triples[:30]:
                 words = pair.split(" ")
                 for leaf, _ in leaves:
                     for context in (None, s.context(weighting=WEIGHTING)):
