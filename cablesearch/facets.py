@@ -240,8 +240,8 @@ def leaf_docs(leaf: Any, q: Any) -> set[int]:
             out |= leaf_docs(leaf, part)
         return out
     if kind is wq.And:
-        include = [p for p in q.subqueries if type(p) is not wq.Not]
-        exclude = [p.query for p in q.subqueries if type(p) is wq.Not]
+        include = [p for p in q.subqueries if not isinstance(p, wq.Not)]
+        exclude = [p.query for p in q.subqueries if isinstance(p, wq.Not)]
         if include:
             reader = leaf.reader()
             sizes = [p.estimate_size(reader) for p in include]

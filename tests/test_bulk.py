@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cablesearch import open_index, ordering
+from cablesearch import bulk, open_index, ordering
 from cablesearch.bulk import segment_scores
 from cablesearch.search import prepare_query
 from cablesearch.weighting import WEIGHTING
@@ -452,3 +452,30 @@ def test_dropping_deleted_documents_by_search_drops_what_the_mask_drops():
         assert got_scores.tolist() == (want * 0.5 + 1).tolist()
 
     check()
+
+
+@pytest.mark.parametrize("text", ["moscow", "tag:PREL OR russia", '"human rights"', "nosuchword"])
+def test_a_not_in_a_bulk_search_is_worked_out_from_its_querys_arrays(updated_index_path, text):
+    """``NOT q`` in a bulk search: every live document but ``q``'s, each scored 1.0 (as whoosh's
+    ``InverseMatcher``), from ``q``'s own lazy matchers, not whoosh's walk of them."""
+    from whoosh import matching
+
+    with open_index(updated_index_path) as ix:
+        s = ix.searcher()
+        inner = _compiled(s, text)
+        assert inner is not None
+        checked = 0
+        for leaf, _ in s.leaf_searchers():
+            context = s.context(weighting=WEIGHTING)
+            ours = bulk.Not(inner).matcher(leaf, context.set(bulk=True))
+            assert type(ours) is bulk._Excluded
+            theirs = bulk.Not(inner).matcher(leaf, context)
+            assert type(theirs) is matching.InverseMatcher
+            assert _walk(ours) == _walk(theirs)
+            reader = leaf.reader()
+            gone = set(reader.deleted_docs_set) if reader.has_deletions() else set()
+            inside = set(_walk(inner.matcher(leaf, context)))
+            assert set(_walk(bulk.Not(inner).matcher(leaf, context.set(bulk=True)))) == (
+                set(range(reader.doc_count_all())) - inside - gone)
+            checked += bool(gone)
+        assert checked  # a segment with deleted documents was among them

@@ -196,7 +196,7 @@ def _and(parts: list[wq.Query]) -> wq.Query:
     keep = [q for q in parts if not isinstance(q, wq.Not)]
     excluded = [q.query for q in parts if isinstance(q, wq.Not)]
     if excluded:
-        keep.append(wq.Not(excluded[0] if len(excluded) == 1 else wq.Or(excluded)))
+        keep.append(bulk.Not(excluded[0] if len(excluded) == 1 else wq.Or(excluded)))
     while len(keep) > MAX_AND_CHILDREN:
         step = MAX_AND_CHILDREN
         keep = [g[0] if len(g) == 1 else wq.And(g) for g in (keep[i:i + step] for i in range(0, len(keep), step))]
@@ -238,7 +238,7 @@ class _Compiler:
             return parts[0] if len(parts) == 1 else wq.Or(parts)
         if isinstance(node, Not):
             inner = self.compile(node.item, 1.0)
-            return None if inner is None else wq.Not(_standalone(inner))
+            return None if inner is None else bulk.Not(_standalone(inner))
         if isinstance(node, Boost):
             if boost * node.factor < MIN_BOOST:  # nested boosts: scores would round to 0 and drop matches
                 raise QueryError(f"boosts multiply to less than {MIN_BOOST:g}: too small to rank by", self.text,
