@@ -137,11 +137,11 @@ class _Word:
 
 def _joined_keys(values: Values, at: Any, docs: Any) -> Any:
     """:meth:`_Word.keys` of postings ``at`` (one for each of ``docs``) of joined
-    ``CompactPositions`` values, every typecode at once: each position's delta is read where it
-    lies (a value's first delta right after its typecode byte, the next ``itemsize`` bytes on) as
-    the four bytes starting there, little-endian as ``array`` writes them on the machines that
-    read an index (see ``codec.py``), masked to its item size; the deltas are summed posting by
-    posting into positions."""
+    ``CompactPositions`` values, every typecode at once, in running sums: each position's delta is
+    read where it lies (a value's first delta right after its typecode byte, each next one its
+    item size further) as the four bytes starting there, little-endian as ``array`` writes them
+    on the machines that read an index (see ``codec.py``), masked to its item size; the deltas
+    are summed into keys, each posting's first one moved to its document's key."""
     if not _LITTLE:
         raise _Unsupported  # an index of a big-endian machine: whoosh's matcher reads its arrays
     raw = np.frombuffer(values.data, dtype=np.uint8)
@@ -154,18 +154,21 @@ def _joined_keys(values: Values, at: Any, docs: Any) -> Any:
     counts = (sizes - 1) // size
     if (counts < 1).any():  # an empty list of positions: not written by CompactPositions
         raise _Unsupported
-    total = int(counts.sum())
     first = np.cumsum(counts) - counts  # each posting's first place among all the positions
-    owner = np.repeat(np.arange(len(counts)), counts)  # the posting of each position
-    # position j of a posting starting at byte s: its delta at s + 1 + j * size, read as the
-    # four bytes there (one unaligned little-endian view of the bytes, padded) cut to its size
-    step = size[owner]
-    where = (starts + 1 - first * size)[owner] + np.arange(total, dtype=np.int64) * step
+    step = np.repeat(size, counts)  # each position's item size
+    # each position's byte: an item size after the one before, a posting's first right after its
+    # typecode (a step back from the previous posting's last)
+    where = step.copy()
+    where[first] = starts + 1 - np.concatenate(([0], (starts + 1 + (counts - 1) * size)[:-1]))
+    where = np.cumsum(where)
     words = np.ndarray((len(raw),), dtype="<u4", buffer=values.data + b"\0\0\0", strides=(1,))
     deltas = (words[where] & _SIZE_MASKS[step]).astype(np.int64)
-    sums = np.cumsum(deltas)
-    before = sums[first] - deltas[first]  # each posting's deltas are summed from 0
-    return ((docs << 32) - before)[owner] + sums
+    # one running sum for all: each posting's first delta (its first position) also steps from
+    # the previous posting's last key to its own document's key
+    last = np.add.reduceat(deltas, first)  # each posting's last position
+    top = docs << 32
+    deltas[first] += top - np.concatenate(([0], (top + last)[:-1]))
+    return np.cumsum(deltas)
 
 
 _LITTLE = sys.byteorder == "little"
