@@ -616,7 +616,7 @@ def _compact_list(postfile: Any, offset: int, length: int, values: bool = False)
     view = memoryview(buf)  # a block's data is read in place, not copied
     stream = io.BytesIO(buf)
     pos = len(WHOOSH3_HEADER_MAGIC)
-    deltas, weights, counts, joined, lengths = [], [], [], [], []
+    deltas, weights, counts, blocks = [], [], [], []
     uniform = True  # every weight 1.0
     while True:
         if pos >= len(buf):
@@ -649,17 +649,13 @@ def _compact_list(postfile: Any, offset: int, length: int, values: bool = False)
             else:
                 weights.append(np.frombuffer(data, np.float32, count, at))
                 at += 4 * count
-        if values:
+        if values:  # read when asked for (Values.for_postings): only the blocks asked
             vkind, lencode = data[2], data[3]
-            if vkind == _ZIPPED:  # the lengths and values: one zlib stream after the weights
-                data, at = zlib.decompress(data[at:]), 0
-            elif vkind != _VARIABLE:
+            if vkind != _ZIPPED and vkind != _VARIABLE:
                 return None
-            lentype = _DTYPES.get(lencode)
-            if lentype is None:
+            if _DTYPES.get(lencode) is None:
                 raise _Unsupported
-            lengths.append(np.frombuffer(data, lentype, count, at))
-            joined.append(data[at + count * _ITEMSIZES[lentype]:])
+            blocks.append((data, at, vkind, lencode))
         if size < 0:
             break
         pos = nextpos
@@ -668,8 +664,7 @@ def _compact_list(postfile: Any, offset: int, length: int, values: bool = False)
         [np.ones(w, dtype=np.float32) if isinstance(w, int) else w for w in weights]).astype(np.float64)
     if not values:
         return ids, ws
-    sizes = np.concatenate(lengths).astype(np.int64)
-    return ids, ws, Values(b"".join(joined), np.cumsum(sizes) - sizes, sizes)
+    return ids, ws, Values.by_block(blocks, counts)
 
 
 def _inflated_head(data: bytes, count: int) -> bytes:
@@ -697,12 +692,57 @@ def running_sums(deltas: Any, counts: Any) -> Any:
 
 
 class Values:
-    """Every posting's value of a term, joined: posting ``i``'s is ``data[starts[i]:starts[i] + sizes[i]]``."""
+    """Every posting's value of a term, joined: posting ``i``'s is ``data[starts[i]:starts[i] + sizes[i]]``.
 
-    __slots__ = ("data", "sizes", "starts")
+    Or, from a list's compact blocks (:meth:`by_block`), the blocks still unread: their values are
+    inflated when asked for (:meth:`for_postings`), only the blocks that hold the postings asked
+    for (a phrase of rare and common words asks for a few postings of the common word's list)."""
+
+    __slots__ = ("_read", "blocks", "data", "ends", "sizes", "starts")
 
     def __init__(self, data: bytes, starts: Any, sizes: Any) -> None:
         self.data, self.starts, self.sizes = data, starts, sizes
+        self.blocks: list[tuple[Any, int, int, int]] | None = None
+
+    @classmethod
+    def by_block(cls, blocks: list[tuple[Any, int, int, int]], counts: list[int]) -> Values:
+        """The values of a list's blocks, unread: ``(data, at, kind, lencode)`` for each (its data,
+        where its lengths start, how its values are kept, its lengths' typecode), ``counts[i]``
+        postings in block ``i``."""
+        self = cls(b"", None, None)
+        self.blocks, self.ends = blocks, np.cumsum(counts)
+        self._read: dict[int, tuple[Any, Any]] = {}
+        return self
+
+    def _block(self, j: int) -> tuple[Any, Any]:
+        """Block ``j``'s values (joined) and their lengths, read once."""
+        got = self._read.get(j)
+        if got is None:
+            data, at, kind, lencode = self.blocks[j]  # type: ignore[index]
+            if kind == _ZIPPED:  # the lengths and values: one zlib stream after the weights
+                data, at = zlib.decompress(data[at:]), 0
+            lentype = _DTYPES[lencode]
+            count = int(self.ends[j] - (self.ends[j - 1] if j else 0))
+            got = self._read[j] = (data[at + count * _ITEMSIZES[lentype]:],
+                                   np.frombuffer(data, lentype, count, at).astype(np.int64))
+        return got
+
+    def for_postings(self, at: Any) -> Values:
+        """Values holding those of postings ``at`` (ascending) at least: others may be empty."""
+        if self.blocks is None:
+            return self
+        total = int(self.ends[-1]) if len(self.ends) else 0
+        starts, sizes = np.zeros(total, dtype=np.int64), np.zeros(total, dtype=np.int64)
+        parts, offset = [], 0
+        needed = np.searchsorted(self.ends, at, side="right")
+        for j in np.unique(needed).tolist():
+            body, lengths = self._block(j)
+            first = int(self.ends[j]) - len(lengths)
+            sizes[first:first + len(lengths)] = lengths
+            starts[first:first + len(lengths)] = offset + np.cumsum(lengths) - lengths
+            parts.append(body)
+            offset += len(body)
+        return Values(b"".join(parts), starts, sizes)
 
 
 def posting_values(reader: Any, terminfo: Any, fmt: Any) -> tuple[Any, Any, Values] | None:

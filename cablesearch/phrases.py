@@ -128,7 +128,7 @@ class _Word:
         ascending."""
         at = self.at(docs)
         if self.joined is not None:
-            return _joined_keys(self.joined, at, docs)
+            return _joined_keys(self.joined.for_postings(at), at, docs)
         per = [list(accumulate(deltas(self.listed[i]))) for i in at.tolist()]
         counts = [len(p) for p in per]
         positions = np.fromiter(chain.from_iterable(per), dtype=np.int64, count=sum(counts))

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from whoosh import query as wq
 from whoosh import scoring
 
 from cablesearch import open_index, phrases
+from cablesearch.engine import stored_fields
 from cablesearch.facets import clear_cache
 from cablesearch.weighting import WEIGHTING, field_lengths
 
@@ -147,3 +149,61 @@ def test_positions_of_every_typecode_decode_as_the_format_decodes_them():
         keys = phrases._joined_keys(values, at, docs[at])
         expected = [(int(docs[i]) << 32) | p for i in chosen for p in fmt.decode_positions(encoded[i])]
         assert keys.tolist() == expected
+
+
+def test_a_phrase_inflates_only_the_blocks_holding_its_candidates(small_blocks_index_path, monkeypatch):
+    """A list's values (positions) are read block by block, when asked for: a phrase of a rare
+    and a common word inflates the few blocks of the common word's list that hold the rare
+    word's documents, and gives whoosh's answer."""
+    from cablesearch import bulk
+
+    clear_cache()
+    read: list[int] = []
+    real = bulk.Values._block
+
+    def counted(self, j):
+        read.append(j)
+        return real(self, j)
+
+    monkeypatch.setattr(bulk.Values, "_block", counted)
+    with open_index(small_blocks_index_path) as ix:
+        s = ix.searcher()
+        leaf = max((leaf for leaf, _ in s.leaf_searchers()), key=lambda leaf: leaf.doc_count_all())
+        reader = leaf.reader()
+        field = reader.schema["body"]
+        common = max(reader.lexicon("body"), key=lambda b: reader.doc_frequency("body", b))
+        info = reader.term_info("body", common)
+        ids, _, values = bulk.posting_values(reader, info, field.format)
+        assert len(values.blocks) > 5 and not read  # blocks of 4 postings, none read yet
+        some = np.array([1, len(ids) - 1])
+        got = values.for_postings(some)
+        assert sorted(set(read)) == [0, len(values.blocks) - 1]  # the first block and the last
+        expected = [field.format.decode_positions(v) for v in _whooshs_values(leaf, "body", common)]
+        for i in some.tolist():
+            raw = bytes(got.data[got.starts[i]:got.starts[i] + got.sizes[i]])
+            assert field.format.decode_positions(raw) == expected[i]
+        read.clear()
+        # a word of few cables near the common word in the last one: their phrase reads a few blocks
+        tokens = [t.text for t in field.tokenize(stored_fields(reader, int(ids[-1]))["body"], mode="index")]
+        at = tokens.index(common.decode())
+        rare = min(tokens[at + 1:at + 20], key=lambda w: reader.doc_frequency("body", w))
+        words = [common.decode(), rare]
+        found = 0
+        for phrase in (words, words[::-1]):
+            theirs = _scored(wq.Phrase("body", phrase, slop=30).matcher(leaf))
+            ours = _scored(phrases.Phrase("body", phrase, slop=30).matcher(leaf))
+            assert ours == theirs
+            found += len(ours)
+        assert found
+        assert 0 < len(set(read)) < len(values.blocks) / 2
+
+
+def _whooshs_values(leaf, fieldname, btext):
+    """Every value of the term's postings as whoosh's matcher reads them, deleted documents too."""
+    reader = leaf.reader()
+    m = reader._terms.matcher(fieldname, btext, reader.schema[fieldname].format)
+    out = []
+    while m.is_active():
+        out.append(m.value())
+        m.next()
+    return out
