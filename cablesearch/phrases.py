@@ -13,8 +13,12 @@ searches over those keys.
 An exact phrase (a slop of 1) whose neighbouring words make a pair the index keeps as a term of
 its own (``engine.WordPairs``: ``"human rights"``, ``loc:"Costa Rica"``) takes its documents from
 the pair's list first: for two words that is the answer, and no position is read; a longer
-phrase is narrowed to the documents holding its kept pairs before its positions are decoded. In
-a bulk search the matches stay arrays (``bulk.Listed``).
+phrase follows its pairs' positions where the index keeps them (fewer than its words': a pair
+at ``p`` covering words ``k`` and ``k + 1`` puts the phrase's start at ``p - k``), and the
+positions of any word no pair covers; in an index whose pairs have no positions it is narrowed
+to the documents holding its pairs before its words' positions are decoded. A word's positions
+are inflated only in the blocks holding a candidate (``bulk.Values.for_postings``). In a bulk
+search the matches stay arrays (``bulk.Listed``).
 
 Same answer, by construction:
 
@@ -269,10 +273,11 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[Any, Any] | None:
         return None
     # three words or more: the positions of their kept pairs, where the index has them
     placed = _pair_lists(q, searcher, reader, places=True) if len(btexts) > 2 else {}
-    pairs = None if placed is None else {k: w.ids for k, w in placed.items()} if placed else \
-        _pair_lists(q, searcher, reader)
-    if pairs is None:
+    if placed is None:
         return _NONE  # a pair of its words is in no cable of the segment
+    pairs = {k: w.ids for k, w in placed.items()} if placed else _pair_lists(q, searcher, reader)
+    if pairs is None:
+        return _NONE
     # two words whose pair is kept: the pair's cables are the phrase's, no position to read
     exact = len(btexts) == 2 and len(pairs) == 1
     paired = {b for k in pairs for b in btexts[k:k + 2]}  # held wherever their pair is
