@@ -27,7 +27,6 @@ import io
 import pickle
 import re
 import struct
-import sys
 import weakref
 from array import array
 from bisect import bisect_left, bisect_right
@@ -1215,13 +1214,17 @@ def sorted_column(reader: Any, fieldname: str) -> tuple[Any, array] | None:
         column = reader.column_reader(fieldname, translate=False)
         if type(column) is not NumericColumn.Reader:
             return ()
-        raw = array(column._typecode)
-        raw.frombytes(column._dbfile.get(column._basepos, column._count * column._fixedlen))
-        if sys.byteorder == "little":
-            raw.byteswap()  # whoosh writes the column big-endian ("!")
-        default = column._default
-        order = sorted((i for i, v in enumerate(raw) if v != default), key=raw.__getitem__)
-        return array(column._typecode, [raw[i] for i in order]), array("I", order)
+        data = column._dbfile.get(column._basepos, column._count * column._fixedlen)
+        # whoosh writes the column big-endian ("!"), each value its typecode's size
+        kind = np.dtype(column._typecode)
+        if kind.itemsize != column._fixedlen:
+            return ()
+        values = np.frombuffer(data, dtype=kind.newbyteorder(">"))
+        kept = np.flatnonzero(values != column._default)
+        order = kept[np.argsort(values[kept], kind="stable")]  # ties in document order
+        out = array(column._typecode)
+        out.frombytes(values[order].astype(kind).tobytes())
+        return out, array("I", order.astype(f"=u{array('I').itemsize}").tobytes())
 
     got = _cached(reader, "\0sorted:" + fieldname, make)
     return got or None
