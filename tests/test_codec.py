@@ -9,6 +9,7 @@ import io
 from array import array
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import whoosh_layout_build
 from test_bulk import QUERIES, _bench_queries
@@ -258,6 +259,7 @@ def test_new_blocks_hold_up_to_block_postings_and_read_back_whole():
     assert got == postings
     ids, weights, values = _compact_arrays(matcher(), values=True)
     assert ids.tolist() == [p[0] for p in postings] and weights.tolist() == [p[1] for p in postings]
+    values = values.for_postings(np.arange(len(ids)))  # every block's values, read when asked for
     assert [values.data[a:a + s] for a, s in zip(values.starts, values.sizes, strict=True)] == [p[2] for p in postings]
 
 
@@ -298,4 +300,5 @@ def test_keyword_blocks_are_stored_without_zlib_and_others_compress_their_positi
     assert data[:3] == b"BNZ"  # ids a byte each, every weight 1.0, the positions zipped
     assert _compact_arrays(positions)[0].tolist() == ids
     got_ids, _, values = _compact_arrays(positions, values=True)
+    values = values.for_postings(np.arange(len(got_ids)))
     assert got_ids.tolist() == ids and values.data == CompactPositions().encode([3, 9]) * len(ids)
