@@ -243,6 +243,12 @@ def _keys_at(unit: _Word, docs: Any, offset: int, deltas: Any) -> Any:
     return keys
 
 
+def _documents(keys: Any) -> Any:
+    """The documents of ascending ``doc << 32 | position`` keys, each once, ascending."""
+    docs = keys >> 32
+    return docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
+
+
 #: No match: no documents, no scores.
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
@@ -313,24 +319,18 @@ def _match(q: wq.Phrase, searcher: Any, context: Any) -> tuple[Any, Any] | None:
         # where the phrase would start, by each placed pair and each word left alone: it is
         # matched where all agree (a slop of 1: each word right after the one before)
         units = [(k, w, _packed) for k, w in placed.items()] + [(k, words[btexts[k]], deltas) for k in alone]
-        reached = docs
+        reached = None
         for k, unit, unit_deltas in units:
-            if not len(docs):
-                break
-            keys = _keys_at(unit, docs, k, unit_deltas)
-            reached = keys if reached is docs else reached[np.isin(reached, keys, assume_unique=True)]
-            docs = reached >> 32
-            docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
-        if not len(docs):
-            reached = docs
+            keys = _keys_at(unit, docs, k, unit_deltas) if len(docs) else docs
+            reached = keys if reached is None else reached[np.isin(reached, keys, assume_unique=True)]
+            docs = _documents(reached)
     else:
         reached = words[btexts[0]].keys(docs, deltas) if len(docs) else docs
         for b in btexts[1:]:
             if not len(reached):
                 break
             reached = _follow(reached, words[b].keys(docs, deltas), q.slop)
-            docs = reached >> 32  # the documents still reached (ascending): fewer to decode next
-            docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
+            docs = _documents(reached)  # fewer to decode next
     if not len(reached):
         return _NONE
     parts = []
